@@ -1,0 +1,175 @@
+#pragma once
+// CPU overloads of the backend ops the layers call (first argument: the backend tag). Each op is the
+// "device level" of the CPU backend; heavy ones delegate to kernels in this folder.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "galml/backend/cpu/conv1d.hpp"
+#include "galml/backend/cpu/gemm.hpp"
+#include "galml/backend/cpu/reduce.hpp"
+#include "galml/core/backend.hpp"
+#include "galml/core/parallel.hpp"
+#include "galml/core/rng.hpp"
+
+namespace galml::backend_ops {
+
+// ---- Conv1D ----
+template <class T> void conv1d_forward(cpu, const T* x, const T* w, const T* b, T* y, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cpu_kernels::conv1d_forward(x, w, b, y, N, d);
+}
+template <class T> void conv1d_backward(cpu, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cpu_kernels::conv1d_backward(x, w, dy, dx, dw, db, N, d);
+}
+
+// ---- Dense: x [N, In], w [Out, In] (PyTorch layout), y [N, Out] ----
+template <class T> void dense_forward(cpu, const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out) {
+  parallel_for(N, [&](int64_t n0, int64_t n1) {
+    cpu_kernels::gemm<T>(false, true, n1 - n0, out, in, x + n0 * in, w, y + n0 * out, false);
+    if (b) for (int64_t n = n0; n < n1; ++n) for (int64_t o = 0; o < out; ++o) y[n * out + o] += b[o];
+  }, 16);
+}
+template <class T> void dense_backward(cpu, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, int64_t in, int64_t out) {
+  if (dx) parallel_for(N, [&](int64_t n0, int64_t n1) {
+    cpu_kernels::gemm<T>(false, false, n1 - n0, in, out, dy + n0 * out, w, dx + n0 * in, false);
+  }, 16);
+  if (dw || db) {
+    const int64_t wsize = dw ? out * in : 0;
+    const int64_t nchunks = std::min<int64_t>(N, cpu_kernels::kReduceChunks);
+    const int64_t psize = wsize + (db ? out : 0);
+    thread_local std::vector<T> part;
+    part.assign(size_t(nchunks * psize), T(0));
+    T* pbase = part.data();  // thread_local: take the pointer here, workers have their own instance
+    parallel_chunks(N, nchunks, [&](int64_t c, int64_t n0, int64_t n1) {
+      T* p = pbase + c * psize;
+      if (dw) cpu_kernels::gemm<T>(true, false, out, in, n1 - n0, dy + n0 * out, x + n0 * in, p, false);
+      if (db) for (int64_t n = n0; n < n1; ++n) for (int64_t o = 0; o < out; ++o) p[wsize + o] += dy[n * out + o];
+    });
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const T* p = part.data() + c * psize;
+      if (dw) for (int64_t i = 0; i < wsize; ++i) dw[i] += p[i];
+      if (db) for (int64_t o = 0; o < out; ++o) db[o] += p[wsize + o];
+    }
+  }
+}
+
+// ---- Elementwise activations ----
+enum class Act { relu, sigmoid, tanh, gelu };
+template <class T> inline T act_f(Act a, T v) {
+  switch (a) {
+    case Act::relu: return v > T(0) ? v : T(0);
+    case Act::sigmoid: return T(1) / (T(1) + std::exp(-v));
+    case Act::tanh: return std::tanh(v);
+    default: return T(0.5) * v * (T(1) + std::erf(v * T(0.70710678118654752440)));  // exact GELU (PyTorch default)
+  }
+}
+// derivative from input x and output y
+template <class T> inline T act_df(Act a, T x, T y) {
+  switch (a) {
+    case Act::relu: return x > T(0) ? T(1) : T(0);
+    case Act::sigmoid: return y * (T(1) - y);
+    case Act::tanh: return T(1) - y * y;
+    default: {
+      const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
+      const T pdf = std::exp(T(-0.5) * x * x) * T(0.39894228040143267794);
+      return cdf + x * pdf;
+    }
+  }
+}
+template <class T> void activation_forward(cpu, Act a, const T* x, T* y, int64_t n) {
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    if (a == Act::relu) { for (int64_t i = b; i < e; ++i) y[i] = x[i] > T(0) ? x[i] : T(0); }
+    else for (int64_t i = b; i < e; ++i) y[i] = act_f(a, x[i]);
+  }, 1 << 14);
+}
+template <class T> void activation_backward(cpu, Act a, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    if (a == Act::relu) { for (int64_t i = b; i < e; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0); }
+    else for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * act_df(a, x[i], y[i]);
+  }, 1 << 14);
+}
+
+// ---- Pooling over the last axis of [rows, L] (rows = N*C) ----
+// Max pool, floor mode, no padding; argmax index kept for backward (first max wins, like PyTorch).
+template <class T> void maxpool1d_forward(cpu, const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t lout) {
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * L; T* yr = y + r * lout; int32_t* ar = arg + r * lout;
+      for (int64_t l = 0; l < lout; ++l) {
+        const int64_t s = l * S; int64_t best = s; T m = xr[s];
+        for (int64_t k = 1; k < K; ++k) { const T v = xr[s + k]; if (v > m || std::isnan(v)) { m = v; best = s + k; } }
+        yr[l] = m; ar[l] = int32_t(best);
+      }
+    }
+  }, 64);
+}
+template <class T> void maxpool1d_backward(cpu, const T* dy, const int32_t* arg, T* dx, int64_t rows, int64_t L, int64_t lout) {
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      T* dxr = dx + r * L; std::fill(dxr, dxr + L, T(0));
+      for (int64_t l = 0; l < lout; ++l) dxr[arg[r * lout + l]] += dy[r * lout + l];
+    }
+  }, 64);
+}
+// Average pooling with explicit bins [start_i, end_i) (covers fixed kernel/stride pools and PyTorch's
+// adaptive rule start = floor(i*L/out), end = ceil((i+1)*L/out)).
+template <class T> void binpool1d_forward(cpu, const T* x, T* y, const int32_t* starts, const int32_t* ends, int64_t rows, int64_t L, int64_t lout) {
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t l = 0; l < lout; ++l) {
+        T s = 0; for (int64_t i = starts[l]; i < ends[l]; ++i) s += x[r * L + i];
+        y[r * lout + l] = s / T(ends[l] - starts[l]);
+      }
+  }, 64);
+}
+template <class T> void binpool1d_backward(cpu, const T* dy, T* dx, const int32_t* starts, const int32_t* ends, int64_t rows, int64_t L, int64_t lout) {
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      T* dxr = dx + r * L; std::fill(dxr, dxr + L, T(0));
+      for (int64_t l = 0; l < lout; ++l) { const T g = dy[r * lout + l] / T(ends[l] - starts[l]); for (int64_t i = starts[l]; i < ends[l]; ++i) dxr[i] += g; }
+    }
+  }, 64);
+}
+
+// ---- Dropout (inverted): keep with prob 1-p, scale 1/(1-p). The mask is a pure function of
+// (seed, layer id, step, element index), so it is the same on any thread count and on resume. ----
+inline uint32_t dropout_bits(uint64_t seed, uint64_t layer, uint64_t step, uint64_t i) {
+  const auto r = Philox4x32::block({uint32_t(i >> 2), uint32_t(i >> 34), uint32_t(step), uint32_t(layer)},
+                                   {uint32_t(seed), uint32_t(seed >> 32) ^ uint32_t(step >> 32)});
+  return r[i & 3];
+}
+template <class T> void dropout_forward(cpu, const T* x, T* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t layer, uint64_t step) {
+  const T scale = T(1.0 / (1.0 - p));
+  const uint32_t thresh = uint32_t(std::min(4294967295.0, p * 4294967296.0));
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const bool keep = dropout_bits(seed, layer, step, uint64_t(i)) >= thresh;
+      mask[i] = keep; y[i] = keep ? x[i] * scale : T(0);
+    }
+  }, 1 << 12);
+}
+template <class T> void dropout_backward(cpu, const T* dy, const uint8_t* mask, T* dx, int64_t n, double p) {
+  const T scale = T(1.0 / (1.0 - p));
+  parallel_for(n, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; ++i) dx[i] = mask[i] ? dy[i] * scale : T(0); }, 1 << 14);
+}
+
+// ---- Copies and channel scaling ----
+template <class T> void copy(cpu, const T* x, T* y, int64_t n) { if (x != y) std::copy(x, x + n, y); }
+template <class T> void add_inplace(cpu, T* y, const T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] += x[i]; }
+// y[r, l] = x[r, l] * s[r]   (rows = N*C)
+template <class T> void scale_rows(cpu, const T* x, const T* s, T* y, int64_t rows, int64_t L) {
+  parallel_for(rows, [&](int64_t r0, int64_t r1) { for (int64_t r = r0; r < r1; ++r) { const T v = s[r]; for (int64_t l = 0; l < L; ++l) y[r * L + l] = x[r * L + l] * v; } }, 64);
+}
+// dx = dy * s[r]; ds[r] = sum_l dy*x
+template <class T> void scale_rows_backward(cpu, const T* x, const T* s, const T* dy, T* dx, T* ds, int64_t rows, int64_t L) {
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T v = s[r]; T acc = 0;
+      for (int64_t l = 0; l < L; ++l) { acc += dy[r * L + l] * x[r * L + l]; if (dx) dx[r * L + l] = dy[r * L + l] * v; }
+      ds[r] = acc;
+    }
+  }, 64);
+}
+
+}  // namespace galml::backend_ops

@@ -1,0 +1,111 @@
+#pragma once
+// 1-D pooling over Shape<C, L>:
+//   MaxPool1D<K, S = K>          floor mode, no padding (torch.nn.MaxPool1d(K, S))
+//   AvgPool1D<K, S = K>          floor mode, no padding (torch.nn.AvgPool1d(K, S))
+//   AdaptiveAvgPool1D<Out>       PyTorch bin rule: bin i = [floor(i*L/Out), ceil((i+1)*L/Out)), bins may overlap
+//   GlobalAvgPool1D              mean over L -> Shape<C>
+#include <array>
+#include <vector>
+
+#include "galml/backend/cpu/ops.hpp"
+#include "galml/graph/layer.hpp"
+
+namespace galml {
+
+template <int K, int S = K>
+struct MaxPool1D {
+  static_assert(K > 0 && S > 0, "MaxPool1D: kernel and stride must be positive");
+  static std::string name() { return "MaxPool1D(k=" + std::to_string(K) + ", s=" + std::to_string(S) + ")"; }
+  template <class In> static constexpr bool accepts = In::rank == 2 && In::dims[1] >= K;
+  template <class In> using expects = expects_rank_and_min_length<2, K>;
+  template <class In> using output = Shape<In::dims[0], (In::dims[1] - K) / S + 1>;
+  template <class In> static constexpr int64_t num_params = 0;
+  template <class In, class T, class B>
+  struct impl : LayerImplBase<T, B> {
+    using in_shape = In;
+    using out_shape = output<In>;
+    static constexpr int64_t C = In::dims[0], L = In::dims[1], LO = out_shape::dims[1];
+    Tensor<int32_t, B> argmax;
+    static void init(T*, Rng&, Init) {}
+    void forward(const T* x, T* y, int64_t N, Context&) {
+      argmax.ensure({N, C, LO});
+      maxpool1d_forward(B{}, x, y, argmax.data(), N * C, L, int64_t(K), int64_t(S), LO);
+    }
+    void backward(const T*, const T*, const T* dy, T* dx, int64_t N, Context&) {
+      if (dx) maxpool1d_backward(B{}, dy, (const int32_t*)argmax.data(), dx, N * C, L, LO);
+    }
+  };
+};
+
+namespace detail {
+// Average pooling through explicit bins, shared by AvgPool1D, AdaptiveAvgPool1D and GlobalAvgPool1D.
+template <class In, int LO, class T, class B, class BinFn>
+struct binpool_impl : LayerImplBase<T, B> {
+  static constexpr int64_t C = In::dims[0], L = In::dims[1];
+  Tensor<int32_t, B> starts, ends;
+  binpool_impl() {
+    Tensor<int32_t, cpu> s({LO}), e({LO});
+    for (int i = 0; i < LO; ++i) { auto [b, en] = BinFn::bin(i, int(L), LO); s[i] = b; e[i] = en; }
+    if constexpr (std::is_same_v<B, cpu>) { starts = s; ends = e; }
+    else { starts = Tensor<int32_t, B>({LO}); ends = Tensor<int32_t, B>({LO});
+           allocator<B>::copy_from_host(starts.data(), s.data(), LO * sizeof(int32_t));
+           allocator<B>::copy_from_host(ends.data(), e.data(), LO * sizeof(int32_t)); }
+  }
+  static void init(T*, Rng&, Init) {}
+  void forward(const T* x, T* y, int64_t N, Context&) {
+    binpool1d_forward(B{}, x, y, (const int32_t*)starts.data(), (const int32_t*)ends.data(), N * C, L, int64_t(LO));
+  }
+  void backward(const T*, const T*, const T* dy, T* dx, int64_t N, Context&) {
+    if (dx) binpool1d_backward(B{}, dy, dx, (const int32_t*)starts.data(), (const int32_t*)ends.data(), N * C, L, int64_t(LO));
+  }
+};
+template <int K, int S> struct fixed_bins { static std::pair<int, int> bin(int i, int, int) { return {i * S, i * S + K}; } };
+struct adaptive_bins {
+  static std::pair<int, int> bin(int i, int L, int O) { return {int((int64_t(i) * L) / O), int((int64_t(i + 1) * L + O - 1) / O)}; }
+};
+}  // namespace detail
+
+template <int K, int S = K>
+struct AvgPool1D {
+  static_assert(K > 0 && S > 0, "AvgPool1D: kernel and stride must be positive");
+  static std::string name() { return "AvgPool1D(k=" + std::to_string(K) + ", s=" + std::to_string(S) + ")"; }
+  template <class In> static constexpr bool accepts = In::rank == 2 && In::dims[1] >= K;
+  template <class In> using expects = expects_rank_and_min_length<2, K>;
+  template <class In> using output = Shape<In::dims[0], (In::dims[1] - K) / S + 1>;
+  template <class In> static constexpr int64_t num_params = 0;
+  template <class In, class T, class B>
+  struct impl : detail::binpool_impl<In, (In::dims[1] - K) / S + 1, T, B, detail::fixed_bins<K, S>> {
+    using in_shape = In;
+    using out_shape = output<In>;
+  };
+};
+
+template <int Out>
+struct AdaptiveAvgPool1D {
+  static_assert(Out > 0, "AdaptiveAvgPool1D: output size must be positive");
+  static std::string name() { return "AdaptiveAvgPool1D(" + std::to_string(Out) + ")"; }
+  template <class In> static constexpr bool accepts = In::rank == 2;
+  template <class In> using expects = expects_rank<2>;
+  template <class In> using output = Shape<In::dims[0], Out>;
+  template <class In> static constexpr int64_t num_params = 0;
+  template <class In, class T, class B>
+  struct impl : detail::binpool_impl<In, Out, T, B, detail::adaptive_bins> {
+    using in_shape = In;
+    using out_shape = output<In>;
+  };
+};
+
+struct GlobalAvgPool1D {
+  static std::string name() { return "GlobalAvgPool1D"; }
+  template <class In> static constexpr bool accepts = In::rank == 2;
+  template <class In> using expects = expects_rank<2>;
+  template <class In> using output = Shape<In::dims[0]>;
+  template <class In> static constexpr int64_t num_params = 0;
+  template <class In, class T, class B>
+  struct impl : detail::binpool_impl<In, 1, T, B, detail::adaptive_bins> {
+    using in_shape = In;
+    using out_shape = Shape<In::dims[0]>;
+  };
+};
+
+}  // namespace galml
