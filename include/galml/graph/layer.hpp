@@ -69,7 +69,7 @@ struct expects_anything {};
 // Shown in the compiler's error when a layer cannot take its input:
 //   shape_mismatch<position, layer, input shape, what the layer expects>
 template <int Position, class Layer, class InputShape, class Expected>
-struct shape_mismatch : std::false_type {};
+struct shape_mismatch { static constexpr bool value = false; };  // own member, so the compiler prints these types
 
 namespace detail {
 template <class T> struct always_false : std::false_type {};
