@@ -1,4 +1,4 @@
-// EXPECT: shape_mismatch<2, galml::Dense<4, true>, galml::Shape<8, 28>
+// EXPECT: shape_mismatch<2, galml::Dense<4>, galml::Shape<8, 28>
 // Dense needs a feature vector; forgetting Flatten after a convolution must not compile, and the
 // error must name the layer position, the layer and the input shape.
 #include "galml/galml.hpp"

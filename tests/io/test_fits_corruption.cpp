@@ -47,11 +47,12 @@ TEST_CASE("seeded corruption of real files: every outcome is a read or a galml::
       what = "flip " + std::to_string(n) + " bytes";
     } else if (kind == 2) {  // change digits inside header cards (NAXISn, TFORMn, BITPIX, ...)
       std::vector<size_t> digits;
-      for (size_t i = 0; i < b.size(); i += 80)  // header cards are 80-byte records
-        if (b.size() - i >= 10 && std::string(&b[i], 5) == "NAXIS" || (b.size() - i >= 10 && std::string(&b[i], 5) == "TFORM") ||
-            (b.size() - i >= 10 && std::string(&b[i], 6) == "BITPIX"))
-          for (size_t k = i + 10; k < std::min(i + 80, b.size()); ++k)
+      for (size_t i = 0; i + 80 <= b.size(); i += 80) {  // header cards are 80-byte records
+        std::string key(&b[i], 8);
+        if (key.rfind("NAXIS", 0) == 0 || key.rfind("TFORM", 0) == 0 || key.rfind("BITPIX", 0) == 0)
+          for (size_t k = i + 10; k < i + 80; ++k)
             if (b[k] >= '0' && b[k] <= '9') digits.push_back(k);
+      }
       int n = 1 + static_cast<int>(rng() % 3);
       for (int i = 0; i < n && !digits.empty(); ++i) b[digits[pick(digits.size())]] = static_cast<char>('0' + rng() % 10);
       what = "header digits x" + std::to_string(n);

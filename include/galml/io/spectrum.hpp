@@ -25,6 +25,11 @@ struct Spectrum {
   int32_t plate = -1, mjd = -1, fiberid = -1;
   double ra = std::numeric_limits<double>::quiet_NaN(), dec = std::numeric_limits<double>::quiet_NaN();
   std::string targetid;               // DESI TARGETID or SDSS SPECOBJID as text, "" when absent
+  // Added by the I/O layer. layout: which file layout the reader recognised ("sdss-coadd",
+  // "sdss-wavelength-table", "desi-coadd"; "" when synthetic). flag: "" when usable, otherwise why
+  // a reader thinks the spectrum is unusable (e.g. a blanked DESI target with all-zero flux).
+  std::string layout;
+  std::string flag;
 };
 
 }  // namespace galml::io
