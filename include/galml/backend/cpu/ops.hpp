@@ -58,7 +58,7 @@ template <class T> void dense_backward(cpu, const T* x, const T* w, const T* dy,
 enum class Act { relu, sigmoid, tanh, gelu };
 template <class T> inline T act_f(Act a, T v) {
   switch (a) {
-    case Act::relu: return v > T(0) ? v : T(0);
+    case Act::relu: return v < T(0) ? T(0) : v;  // NaN propagates, as in PyTorch
     case Act::sigmoid: return T(1) / (T(1) + std::exp(-v));
     case Act::tanh: return std::tanh(v);
     default: return T(0.5) * v * (T(1) + std::erf(v * T(0.70710678118654752440)));  // exact GELU (PyTorch default)
@@ -79,7 +79,7 @@ template <class T> inline T act_df(Act a, T x, T y) {
 }
 template <class T> void activation_forward(cpu, Act a, const T* x, T* y, int64_t n) {
   parallel_for(n, [&](int64_t b, int64_t e) {
-    if (a == Act::relu) { for (int64_t i = b; i < e; ++i) y[i] = x[i] > T(0) ? x[i] : T(0); }
+    if (a == Act::relu) { for (int64_t i = b; i < e; ++i) y[i] = x[i] < T(0) ? T(0) : x[i]; }
     else for (int64_t i = b; i < e; ++i) y[i] = act_f(a, x[i]);
   }, 1 << 14);
 }
