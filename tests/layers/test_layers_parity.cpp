@@ -1,0 +1,192 @@
+// PyTorch parity for every layer: tests/golden/make_layer_golden.py runs torch 1.13 in float64 and
+// stores input, parameters (PyTorch names and layout), output, a fixed upstream gradient, the input
+// gradient and the parameter gradients. Here each case is loaded into the galml layer through its
+// visit() order (names and shapes must match PyTorch's named_parameters()) and compared at 1e-10.
+// Dropout is random in both libraries, so it is checked statistically.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "galml/galml.hpp"
+
+using namespace galml;
+using nlohmann::json;
+
+namespace {
+
+constexpr double kTol = 1e-10;
+double g_max_err = 0;  // over all cases, printed at the end of the run
+
+json load_case(const std::string& name) {
+  std::ifstream f(std::string(GALML_TEST_DATA_DIR) + "/golden/layers/" + name + ".json");
+  REQUIRE(f.good());
+  return json::parse(f);
+}
+std::vector<double> vec(const json& j) { return j.get<std::vector<double>>(); }
+
+double compare(const std::string& what, const double* got, const std::vector<double>& want) {
+  double m = 0;
+  for (size_t i = 0; i < want.size(); ++i) m = std::max(m, std::abs(got[i] - want[i]) / std::max(1.0, std::abs(want[i])));
+  INFO(what << ": max error " << m);
+  CHECK(m <= kTol);
+  g_max_err = std::max(g_max_err, m);
+  return m;
+}
+
+struct Entry { std::string name; double* data; double* grad; std::vector<int64_t> shape; };
+struct Collect {
+  std::vector<Entry> params, buffers;
+  void param(const std::string& n, double* d, double* g, std::vector<int64_t> s) { params.push_back({n, d, g, std::move(s)}); }
+  void buffer(const std::string& n, double* d, std::vector<int64_t> s) { buffers.push_back({n, d, nullptr, std::move(s)}); }
+};
+
+// One forward + backward of `layer` in `mode`, compared with the golden block `g`.
+template <class Impl>
+double forward_backward(Impl& layer, std::vector<double>& grads, const std::vector<Entry>& params, const json& g, int64_t N, Mode mode,
+                        const std::string& tag) {
+  using Out = typename Impl::out_shape;
+  using In = typename Impl::in_shape;
+  const auto x = vec(g["x"]), want_y = vec(g["y"]), dy = vec(g["dy"]), want_dx = vec(g["dx"]);
+  REQUIRE(int64_t(x.size()) == N * In::size);
+  REQUIRE(int64_t(want_y.size()) == N * Out::size);
+  std::vector<double> y(want_y.size()), dx(x.size());
+  Context ctx; ctx.mode = mode;
+  layer.forward(x.data(), y.data(), N, ctx);
+  std::fill(grads.begin(), grads.end(), 0.0);
+  layer.backward(x.data(), y.data(), dy.data(), dx.data(), N, ctx);
+  double m = compare(tag + " output", y.data(), want_y);
+  m = std::max(m, compare(tag + " input gradient", dx.data(), want_dx));
+  const auto& gg = g["grads"];
+  REQUIRE(gg.size() == params.size());
+  for (size_t i = 0; i < params.size(); ++i) m = std::max(m, compare(tag + " grad " + params[i].name, params[i].grad, vec(gg[i]["data"])));
+  return m;
+}
+
+template <class Spec, class In>
+void parity(const std::string& name) {
+  using Impl = typename Spec::template impl<In, double, cpu>;
+  constexpr int64_t P = Spec::template num_params<In>;
+  const json j = load_case(name);
+  INFO("case " << name);
+  const int64_t N = j["N"].get<int64_t>();
+  REQUIRE(j["in_shape"].get<std::vector<int>>() == std::vector<int>(In::dims.begin(), In::dims.end()));
+  std::vector<double> params(size_t(std::max<int64_t>(P, 1))), grads(params.size(), 0.0);
+  Impl layer;
+  layer.bind(params.data(), grads.data());
+  Collect c;
+  if constexpr (requires { layer.visit(c); }) layer.visit(c);
+  // Parameters load by visit order; names and shapes must be PyTorch's.
+  const auto& jp = j["params"];
+  REQUIRE(jp.size() == c.params.size());
+  int64_t loaded = 0;
+  for (size_t i = 0; i < c.params.size(); ++i) {
+    CHECK(c.params[i].name == jp[i]["name"].get<std::string>());
+    CHECK(c.params[i].shape == jp[i]["shape"].get<std::vector<int64_t>>());
+    const auto d = vec(jp[i]["data"]);
+    std::copy(d.begin(), d.end(), c.params[i].data);
+    loaded += int64_t(d.size());
+  }
+  REQUIRE(loaded == P);
+  const Mode mode = j["mode"] == "train" ? Mode::train : Mode::eval;
+  double m = forward_backward(layer, grads, c.params, j, N, mode, name);
+  if (j.contains("buffers_after")) {  // BatchNorm: running statistics after one train step, then eval
+    const auto& b = j["buffers_after"];
+    REQUIRE(b.size() == c.buffers.size());
+    for (size_t i = 0; i < b.size(); ++i) {
+      CHECK(c.buffers[i].name == b[i]["name"].get<std::string>());
+      m = std::max(m, compare(name + " buffer " + c.buffers[i].name, c.buffers[i].data, vec(b[i]["data"])));
+    }
+    m = std::max(m, forward_backward(layer, grads, c.params, j["eval"], N, Mode::eval, name + " (eval)"));
+  }
+  std::cout << "  parity " << name << ": max error " << m << "\n";
+}
+
+}  // namespace
+
+TEST_CASE("Conv1D parity with torch.nn.Conv1d", "[layers][parity]") {
+  parity<Conv1D<3, 3>, Shape<2, 11>>("conv1d_valid");
+  parity<Conv1D<4, 3, 1, 1>, Shape<2, 10>>("conv1d_same");
+  parity<Conv1D<4, 5, 2, 2>, Shape<3, 13>>("conv1d_strided");
+  parity<Conv1D<5, 1, 1, 0, false>, Shape<3, 7>>("conv1d_k1_nobias");
+}
+
+TEST_CASE("Dense parity with torch.nn.Linear", "[layers][parity]") { parity<Dense<3>, Shape<5>>("dense"); }
+
+TEST_CASE("Activation parity", "[layers][parity]") {
+  parity<ReLU, Shape<3, 7>>("relu");
+  parity<GELU, Shape<3, 7>>("gelu");
+  parity<Sigmoid, Shape<3, 7>>("sigmoid");
+  parity<Tanh, Shape<3, 7>>("tanh");
+}
+
+TEST_CASE("Pooling parity", "[layers][parity]") {
+  parity<MaxPool1D<3>, Shape<2, 14>>("maxpool_k3");
+  parity<MaxPool1D<3, 2>, Shape<2, 14>>("maxpool_k3_s2");
+  parity<AvgPool1D<3>, Shape<2, 14>>("avgpool_k3");
+  parity<AvgPool1D<3, 2>, Shape<2, 14>>("avgpool_k3_s2");
+  parity<AdaptiveAvgPool1D<4>, Shape<2, 10>>("adaptive_10_4");
+  parity<AdaptiveAvgPool1D<16>, Shape<1, 961>>("adaptive_961_16");
+  parity<AdaptiveAvgPool1D<16>, Shape<2, 48>>("adaptive_48_16");
+  parity<GlobalAvgPool1D, Shape<3, 10>>("gap");
+}
+
+TEST_CASE("SEAttention parity (GAP, Conv1d k1, ReLU, Conv1d k1, Sigmoid, multiply)", "[layers][parity]") {
+  parity<SEAttention<3>, Shape<6, 5>>("se_attention");
+}
+
+TEST_CASE("BatchNorm1D parity: train step, running statistics, eval", "[layers][parity]") {
+  parity<BatchNorm1D<>, Shape<3, 7>>("batchnorm_cl");
+  parity<BatchNorm1D<>, Shape<4>>("batchnorm_c");
+}
+
+TEST_CASE("LayerNorm parity", "[layers][parity]") {
+  parity<LayerNorm<>, Shape<4, 6>>("layernorm");
+  parity<LayerNorm<1e-3>, Shape<9>>("layernorm_eps1e-3");
+}
+
+TEST_CASE("Softmax / LogSoftmax parity", "[layers][parity]") {
+  parity<Softmax, Shape<3, 6>>("softmax");
+  parity<LogSoftmax, Shape<3, 6>>("logsoftmax");
+}
+
+// torch.nn.Dropout(p) zeroes each element with probability p and scales survivors by 1/(1-p); the
+// random streams differ, so compare the distribution: keep rate, scaling, mean, and that backward
+// applies the same mask.
+TEST_CASE("Dropout matches torch.nn.Dropout statistically", "[layers][parity]") {
+  constexpr int64_t n = 200000;
+  Dropout<0.3>::impl<Shape<n>, double, cpu> d;
+  d.layer_id = 11;
+  std::vector<double> x(static_cast<size_t>(n)), y(x.size()), dy(x.size(), 1.0), dx(x.size());
+  Rng rng(5, 5);
+  for (auto& v : x) v = 1.0 + 0.1 * rng.normal();
+  Context ctx; ctx.mode = Mode::train; ctx.seed = 99;
+  d.forward(x.data(), y.data(), 1, ctx);
+  d.backward(x.data(), y.data(), dy.data(), dx.data(), 1, ctx);
+  int64_t kept = 0; double sx = 0, sy = 0, max_scale_err = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    sx += x[size_t(i)]; sy += y[size_t(i)];
+    if (y[size_t(i)] != 0.0) {
+      ++kept;
+      max_scale_err = std::max(max_scale_err, std::abs(y[size_t(i)] - x[size_t(i)] / 0.7));
+      CHECK(dx[size_t(i)] == Approx(1.0 / 0.7));
+    } else {
+      CHECK(dx[size_t(i)] == 0.0);
+    }
+  }
+  const double keep = double(kept) / double(n);
+  CHECK(std::abs(keep - 0.7) < 5 * std::sqrt(0.21 / double(n)));  // 5 sigma of a binomial
+  CHECK(max_scale_err < 1e-12);
+  CHECK(std::abs(sy / sx - 1.0) < 0.01);  // inverted dropout keeps the expectation
+  ctx.mode = Mode::eval;
+  d.forward(x.data(), y.data(), 1, ctx);
+  CHECK(y == x);
+  std::cout << "  parity dropout: keep rate " << keep << " (expected 0.7)\n";
+  std::cout << "  parity: max error over all golden cases " << g_max_err << "\n";
+}
