@@ -94,7 +94,7 @@ int cmd_predict(const std::vector<std::string>& inputs, const fs::path& weights,
     try {
       bool desi = false;
       { galml::io::FitsFile ff = galml::io::FitsFile::open(f); desi = ff.has_hdu("B_FLUX") && ff.has_hdu("FIBERMAP"); }
-      if (desi) { auto v = galml::io::read_desi_coadd(f); for (auto& s : v) handle(f.filename().string() + ":" + s.targetid, std::move(s)); }
+      if (desi) { auto v = galml::io::read_desi_coadd(f); for (size_t k = 0; k < v.size(); ++k) handle(f.filename().string() + ":" + (v[k].targetid.empty() ? "row" + std::to_string(k) : v[k].targetid), std::move(v[k])); }
       else handle(f.filename().string(), galml::io::read_sdss_spectrum(f));
     } catch (const std::exception& ex) { rows.push_back({f.filename().string(), "", "", "", "", "", "", "", std::string("rejected: ") + ex.what()}); }
   }

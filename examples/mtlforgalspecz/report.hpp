@@ -45,6 +45,10 @@ inline std::string f4(const nlohmann::json& v) {
   if (!v.is_number()) return "–";
   char b[32]; std::snprintf(b, sizeof b, "%.4f", v.get<double>()); return b;
 }
+inline double num_or_nan(const nlohmann::json& o, const char* k) {
+  if (!o.is_object() || !o.contains(k) || !o[k].is_number()) return std::numeric_limits<double>::quiet_NaN();
+  return o[k].get<double>();
+}
 inline std::string f2(double v) { char b[32]; std::snprintf(b, sizeof b, "%.2f", v); return b; }
 
 struct ModelRun { std::string key, label; TrainSummary train; nlohmann::json metrics; Predictions pred; };
@@ -110,7 +114,7 @@ inline void write_report(const fs::path& out, const Dataset& d, const std::vecto
   {
     std::vector<std::vector<std::string>> rows;
     for (auto& r : runs)
-      rows.push_back({r.label, f2(r.train.seconds) + " s", f2(r.metrics.value("ms_per_spectrum_batched", 0.0)) + " ms", f2(r.metrics.value("ms_per_spectrum_batch1", 0.0)) + " ms"});
+      rows.push_back({r.label, f2(r.train.seconds) + " s", f2(num_or_nan(r.metrics, "ms_per_spectrum_batched")) + " ms", f2(num_or_nan(r.metrics, "ms_per_spectrum_batch1")) + " ms"});
     md.table({"model", "training (all epochs)", "inference per spectrum, batch 256", "inference per spectrum, batch 1"}, rows);
     md.paragraph("Paper (RTX 3080 Ti, 80,000 spectra, 100 epochs): multi-task 703 s, single-task classification 649 s, regression 211 s; inference 1.55 / 1.45 / 1.38 ms per spectrum.");
   }
@@ -149,10 +153,10 @@ inline void write_report(const fs::path& out, const Dataset& d, const std::vecto
       std::vector<int> yt; for (auto i : mt->pred.index) yt.push_back(int(d.cls[size_t(i)]));
       svg::confusion_heatmap(galml::metrics::confusion_matrix(yt, mt->pred.cls_pred, kClasses), kClassNames, "Fig. 8 equivalent: confusion matrix").save(out / "fig8_confusion.svg");
       std::vector<double> acc_z, acc_s, sd_z, sd_s;
-      for (auto& b : mt->metrics["classification_by_z"]) acc_z.push_back(b.value("accuracy", 0.0));
-      for (auto& b : mt->metrics["classification_by_snr"]) acc_s.push_back(b.value("accuracy", 0.0));
-      for (auto& b : mt->metrics["regression_by_z"]) sd_z.push_back(b["stats"].value("sd", 0.0));
-      for (auto& b : mt->metrics["regression_by_snr"]) sd_s.push_back(b["stats"].value("sd", 0.0));
+      for (auto& b : mt->metrics["classification_by_z"]) acc_z.push_back(num_or_nan(b, "accuracy"));
+      for (auto& b : mt->metrics["classification_by_snr"]) acc_s.push_back(num_or_nan(b, "accuracy"));
+      for (auto& b : mt->metrics["regression_by_z"]) sd_z.push_back(b.is_object() && b.contains("stats") ? num_or_nan(b["stats"], "sd") : std::numeric_limits<double>::quiet_NaN());
+      for (auto& b : mt->metrics["regression_by_snr"]) sd_s.push_back(b.is_object() && b.contains("stats") ? num_or_nan(b["stats"], "sd") : std::numeric_limits<double>::quiet_NaN());
       const std::vector<double> ze{0, 0.04, 0.08, 0.12, 0.15, 0.20, 0.30}, se{5, 10, 15, 20, 25, 30, 100};
       svg::binned_plot(ze, {{"accuracy", acc_z}, {"SD (dex)", sd_z}}, {.title = "Fig. 9a equivalent: by redshift", .xlabel = "z"}).save(out / "fig9a_by_z.svg");
       svg::binned_plot(se, {{"accuracy", acc_s}, {"SD (dex)", sd_s}}, {.title = "Fig. 9b equivalent: by S/N", .xlabel = "S/N (r)"}).save(out / "fig9b_by_snr.svg");
