@@ -21,15 +21,10 @@
 
 #include "galml/core/state_dict.hpp"
 #include "galml/graph/chain.hpp"
+#include "galml/graph/inputs.hpp"
 #include "galml/layers/identity.hpp"
 
 namespace galml {
-
-template <fixed_string Name, int... Dims>
-struct Input {
-  static constexpr std::string_view name() { return Name.view(); }
-  using shape = Shape<Dims...>;
-};
 
 template <fixed_string Name, class... Ls>
 struct Head {
@@ -66,7 +61,8 @@ struct net_parts {
 
 template <class In, class... Parts>
 struct Net<In, Parts...> {
-  static_assert(detail::is_input<In>::value, "galml: the first element of Net<...> must be Input<\"name\", dims...>");
+  static_assert(detail::is_input<In>::value || detail::is_inputs<In>::value,
+                "galml: the first element of Net<...> must be Input<\"name\", dims...> or Inputs<Join, Branch<...>...>");
   using input = In;
   using parts = detail::net_parts<In, Parts...>;
   using trunk = typename parts::trunk;
@@ -98,14 +94,18 @@ class Model {
   using spec = NetSpec;
   using scalar = T;
   using backend = B;
-  using input_shape = typename NetSpec::input::shape;
+  using front_t = detail::front<typename NetSpec::input, T, B>;
+  static constexpr size_t num_inputs = front_t::num_inputs;
+  static constexpr bool multi_input = detail::is_inputs<typename NetSpec::input>::value;
+  using input_shape = typename front_t::out_shape;  // per-sample shape the trunk sees (the input itself for one Input)
   using trunk_impl = typename NetSpec::trunk::template impl<input_shape, T, B>;
   using trunk_shape = typename trunk_impl::out_shape;
   using heads_t = detail::heads_impl<trunk_shape, T, B, typename NetSpec::heads>;
   static constexpr size_t num_heads = heads_t::count;
   static_assert(heads_t::unique_names(), "galml: two heads of a network have the same name");
+  static constexpr int64_t front_params = front_t::num_params;
   static constexpr int64_t trunk_params = NetSpec::trunk::template num_params<input_shape>;
-  static constexpr int64_t num_params = trunk_params + heads_t::total;
+  static constexpr int64_t num_params = front_params + trunk_params + heads_t::total;
   template <size_t H> using head_shape = typename std::tuple_element_t<H, typename heads_t::impls>::out_shape;
 
   explicit Model(Init how = Init::pytorch) : params_({num_params}), grads_({num_params}) {
@@ -121,8 +121,9 @@ class Model {
   void reset_parameters(Init how = Init::pytorch) {
     Rng rng = make_rng();
     std::vector<T> host(size_t(std::max<int64_t>(num_params, 1)));
-    trunk_impl::init(host.data(), rng, how);
-    int64_t off = trunk_params;
+    front_t::init(host.data(), rng, how);
+    trunk_impl::init(host.data() + front_params, rng, how);
+    int64_t off = front_params + trunk_params;
     [&]<size_t... I>(std::index_sequence<I...>) {
       ((std::tuple_element_t<I, typename heads_t::impls>::init(host.data() + off, rng, how), off += heads_t::params[I]), ...);
     }(std::make_index_sequence<num_heads>{});
@@ -139,11 +140,47 @@ class Model {
   // ---- forward / backward ----
   // x: [N, input dims...]. Returns the first head's output; all heads via output(i) / output("name").
   const Tensor<T, B>& forward(const Tensor<T, B>& x) {
-    check_input(x);
-    const int64_t N = x.batch_size();
-    input_ = x;
+    if constexpr (multi_input) { return forward(std::array<Tensor<T, B>, num_inputs>{x}); }
+    else {
+      check_input(x, 0);
+      input_ = x;
+      return run_trunk_and_heads(x.data(), x.batch_size());
+    }
+  }
+  // Several inputs, in the order of Inputs<...> (or by name with the overload below).
+  const Tensor<T, B>& forward(const std::array<Tensor<T, B>, num_inputs>& xs) {
+    if constexpr (!multi_input) { return forward(xs[0]); }
+    else {
+      const int64_t N = xs[0].batch_size();
+      for (size_t k = 0; k < num_inputs; ++k) {
+        check_input(xs[k], k);
+        GALML_CHECK(xs[k].batch_size() == N, "input '", front_t::names[k], "' has batch ", xs[k].batch_size(), ", input '", front_t::names[0], "' has ", N);
+      }
+      inputs_ = xs;
+      std::array<const T*, num_inputs> ptrs;
+      for (size_t k = 0; k < num_inputs; ++k) ptrs[k] = xs[k].data();
+      input_.ensure(batch_shape<input_shape>(N));
+      front_.forward(ptrs, input_.data(), N, ctx_);
+      return run_trunk_and_heads(input_.data(), N);
+    }
+  }
+  const Tensor<T, B>& forward(std::initializer_list<std::pair<std::string_view, Tensor<T, B>>> named) {
+    std::array<Tensor<T, B>, num_inputs> xs;
+    std::array<bool, num_inputs> got{};
+    for (auto& [n, t] : named) { const size_t k = input_index(n); GALML_CHECK(!got[k], "input '", n, "' given twice"); xs[k] = t; got[k] = true; }
+    for (size_t k = 0; k < num_inputs; ++k) GALML_CHECK(got[k], "input '", front_t::names[k], "' is missing");
+    return forward(xs);
+  }
+  static size_t input_index(std::string_view name) {
+    for (size_t i = 0; i < num_inputs; ++i) if (front_t::names[i] == name) return i;
+    std::string all; for (auto n : front_t::names) all += (all.empty() ? "" : ", ") + std::string(n);
+    throw Error(detail::cat("model has no input named '", name, "' (inputs: ", all, ")"));
+  }
+
+ private:
+  const Tensor<T, B>& run_trunk_and_heads(const T* x, int64_t N) {
     trunk_out_.ensure(batch_shape<trunk_shape>(N));
-    trunk_.forward(x.data(), trunk_out_.data(), N, ctx_);
+    trunk_.forward(x, trunk_out_.data(), N, ctx_);
     [&]<size_t... I>(std::index_sequence<I...>) {
       ((outputs_[I].ensure(batch_shape<head_shape<I>>(N)),
         std::get<I>(heads_).forward(trunk_out_.data(), outputs_[I].data(), N, ctx_)), ...);
@@ -151,6 +188,8 @@ class Model {
     if (ctx_.sample_dropout()) ++ctx_.step;
     return outputs_[0];
   }
+
+ public:
   const Tensor<T, B>& output(size_t i = 0) const { return outputs_.at(i); }
   const Tensor<T, B>& output(std::string_view name) const { return outputs_[head_index(name)]; }
   static size_t head_index(std::string_view name) {
@@ -176,10 +215,23 @@ class Model {
                  first = false, 0) : 0), ...);
     }(std::make_index_sequence<num_heads>{});
     T* dx = nullptr;
-    if (want_input_grad) { dinput_.ensure(input_.shape()); dx = dinput_.data(); }
+    if (want_input_grad || multi_input) { dinput_.ensure(input_.shape()); dx = dinput_.data(); }
     trunk_.backward(input_.data(), trunk_out_.data(), dtrunk_.data(), dx, N, ctx_);
+    if constexpr (multi_input) {
+      std::array<const T*, num_inputs> xs;
+      std::array<T*, num_inputs> dxs{};
+      for (size_t k = 0; k < num_inputs; ++k) {
+        xs[k] = inputs_[k].data();
+        if (want_input_grad) { dinputs_[k].ensure(inputs_[k].shape()); dxs[k] = dinputs_[k].data(); }
+      }
+      front_.backward(xs, input_.data(), dinput_.data(), dxs, N, ctx_);
+    }
   }
-  const Tensor<T, B>& input_grad() const { return dinput_; }
+  // Gradient w.r.t. input k (after backward(..., true)).
+  const Tensor<T, B>& input_grad(size_t k = 0) const {
+    if constexpr (multi_input) return dinputs_.at(k);
+    else { (void)k; return dinput_; }
+  }
 
   // ---- parameters ----
   T* params() { return params_.data(); }
@@ -194,6 +246,7 @@ class Model {
   // "heads.cls.2.bias" (hierarchical, stable across builds).
   template <class V> void visit(V& v) {
     NameStack<V> ns{v, {}};
+    if constexpr (multi_input) { ns.enter("inputs"); front_.visit(ns); ns.leave(); }
     ns.enter("trunk"); trunk_.visit(ns); ns.leave();
     [&]<size_t... I>(std::index_sequence<I...>) {
       ((ns.enter("heads"), ns.enter(std::string(heads_t::names[I])), std::get<I>(heads_).visit(ns), ns.leave(), ns.leave()), ...);
@@ -256,7 +309,7 @@ class Model {
     if (strict) {
       GALML_CHECK(missing.empty(), "state dict is missing ", missing.size(), " model entries, first: '", missing.empty() ? "" : missing[0], "'");
       size_t model_entries = 0;
-      for (auto& [k, a] : sd.entries()) if (k.rfind("trunk.", 0) == 0 || k.rfind("heads.", 0) == 0) ++model_entries;
+      for (auto& [k, a] : sd.entries()) if (k.rfind("trunk.", 0) == 0 || k.rfind("heads.", 0) == 0 || k.rfind("inputs.", 0) == 0) ++model_entries;
       GALML_CHECK(model_entries == used, "state dict has ", model_entries - used, " entries the model does not know (different architecture?)");
     }
   }
@@ -266,8 +319,18 @@ class Model {
     std::ostringstream os;
     os << std::left << std::setw(5) << "#" << std::setw(40) << "layer" << std::setw(18) << "output" << std::right << std::setw(12) << "params" << "\n";
     os << std::string(75, '-') << "\n";
-    os << std::left << std::setw(5) << "in" << std::setw(40) << ("Input \"" + std::string(NetSpec::input::name()) + "\"")
-       << std::setw(18) << input_shape::str() << std::right << std::setw(12) << 0 << "\n";
+    if constexpr (multi_input) {
+      [&]<size_t... I>(std::index_sequence<I...>) {
+        ((os << "input \"" << front_t::names[I] << "\" " << std::tuple_element_t<I, typename front_t::branches_t>::in_shape::str() << "\n",
+          std::tuple_element_t<I, typename front_t::branches_t>::describe([&](size_t i, const std::string& n, const std::string& s, int64_t p) {
+            os << std::left << std::setw(5) << i << std::setw(40) << ("  " + n) << std::setw(18) << s << std::right << std::setw(12) << p << "\n";
+          })), ...);
+      }(std::make_index_sequence<num_inputs>{});
+      os << std::left << std::setw(5) << "join" << std::setw(40) << front_t::join_impl_name() << std::setw(18) << input_shape::str() << std::right << std::setw(12) << front_t::join_params << "\n";
+    } else {
+      os << std::left << std::setw(5) << "in" << std::setw(40) << ("Input \"" + std::string(front_t::names[0]) + "\"")
+         << std::setw(18) << input_shape::str() << std::right << std::setw(12) << 0 << "\n";
+    }
     trunk_impl::describe([&](size_t i, const std::string& n, const std::string& s, int64_t p) {
       os << std::left << std::setw(5) << i << std::setw(40) << n << std::setw(18) << s << std::right << std::setw(12) << p << "\n";
     });
@@ -287,18 +350,20 @@ class Model {
     for (int d : S::dims) v.push_back(d);
     return v;
   }
-  void check_input(const Tensor<T, B>& x) const {
-    GALML_CHECK(x.rank() == input_shape::rank + 1, "input '", NetSpec::input::name(), "': expected shape [N]", input_shape::str(),
-                ", got ", x.shape_str());
-    for (int i = 0; i < input_shape::rank; ++i)
-      GALML_CHECK(x.shape(i + 1) == input_shape::dims[size_t(i)], "input '", NetSpec::input::name(), "': expected per-sample shape ",
-                  input_shape::str(), ", got ", x.shape_str());
-    GALML_CHECK(x.batch_size() > 0, "input '", NetSpec::input::name(), "': empty batch");
+  void check_input(const Tensor<T, B>& x, size_t k) const {
+    const auto want = front_t::sample_shapes()[k];
+    std::string ws = "("; for (size_t i = 0; i < want.size(); ++i) ws += (i ? "x" : "") + std::to_string(want[i]); ws += ")";
+    GALML_CHECK(x.rank() == int(want.size()) + 1, "input '", front_t::names[k], "': expected shape [N]", ws, ", got ", x.shape_str());
+    for (size_t i = 0; i < want.size(); ++i)
+      GALML_CHECK(x.shape(int(i) + 1) == want[i], "input '", front_t::names[k], "': expected per-sample shape ", ws, ", got ", x.shape_str());
+    GALML_CHECK(x.batch_size() > 0, "input '", front_t::names[k], "': empty batch");
   }
   void bind_all() {
-    trunk_.bind(params_.data(), grads_.data());
+    front_.bind(params_.data(), grads_.data());
+    front_.set_ids(40);
+    trunk_.bind(params_.data() + front_params, grads_.data() + front_params);
     trunk_.set_ids(1);
-    int64_t off = trunk_params;
+    int64_t off = front_params + trunk_params;
     [&]<size_t... I>(std::index_sequence<I...>) {
       ((std::get<I>(heads_).bind(params_.data() + off, grads_.data() + off), std::get<I>(heads_).set_ids(2 + I), off += heads_t::params[I]), ...);
     }(std::make_index_sequence<num_heads>{});
@@ -313,6 +378,8 @@ class Model {
   };
 
   Tensor<T, B> params_, grads_;
+  front_t front_;
+  std::array<Tensor<T, B>, num_inputs> inputs_, dinputs_;
   trunk_impl trunk_;
   typename heads_t::impls heads_;
   std::array<Tensor<T, B>, num_heads> outputs_;

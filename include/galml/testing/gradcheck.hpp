@@ -102,23 +102,25 @@ GradCheckResult check_layer(GradCheckOptions o = {}) {
 template <class NetSpec>
 GradCheckResult check_model(GradCheckOptions o = {}) {
   using M = Model<NetSpec, double, cpu>;
-  using In = typename M::input_shape;
+  constexpr size_t K = M::num_inputs;
   M model;
   Rng rng(o.seed, 77);
   for (int64_t i = 0; i < M::num_params; ++i) model.params()[i] += 0.05 * rng.normal();
   model.context().mode = o.mode;
   const int64_t N = o.batch;
-  Tensor<double> x({N});
-  {
-    std::vector<int64_t> s{N}; for (int d : In::dims) s.push_back(d);
-    x = Tensor<double>(s);
+  std::array<Tensor<double>, K> xs;
+  const auto shapes = M::front_t::sample_shapes();
+  for (size_t k = 0; k < K; ++k) {
+    std::vector<int64_t> s{N};
+    s.insert(s.end(), shapes[k].begin(), shapes[k].end());
+    xs[k] = Tensor<double>(s);
+    for (int64_t i = 0; i < xs[k].numel(); ++i) xs[k][i] = rng.normal() + o.input_offset;
   }
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.normal() + o.input_offset;
   std::array<std::vector<double>, M::num_heads> c;
   const uint64_t step0 = model.context().step;
   auto loss = [&]() {
     model.context().step = step0;
-    model.forward(x);
+    if constexpr (K == 1) model.forward(xs[0]); else model.forward(xs);
     double s = 0;
     for (size_t h = 0; h < M::num_heads; ++h) {
       const auto& out = model.output(h);
@@ -133,7 +135,9 @@ GradCheckResult check_model(GradCheckOptions o = {}) {
   for (size_t h = 0; h < M::num_heads; ++h) dy[h] = c[h].data();
   model.backward(dy, o.check_input);
   std::vector<double> ap(model.grads(), model.grads() + M::num_params);
-  std::vector<double> ax(model.input_grad().data(), model.input_grad().data() + (o.check_input ? x.numel() : 0));
+  std::array<std::vector<double>, K> ax;
+  if (o.check_input)
+    for (size_t k = 0; k < K; ++k) ax[k].assign(model.input_grad(k).data(), model.input_grad(k).data() + xs[k].numel());
   GradCheckResult r;
   auto numeric = [&](double* v) {
     const double old = *v;
@@ -144,10 +148,12 @@ GradCheckResult check_model(GradCheckOptions o = {}) {
   };
   const int64_t ps = std::max<int64_t>(1, M::num_params / o.max_checks);
   for (int64_t i = 0; i < M::num_params; i += ps) detail::record(r, ap[size_t(i)], numeric(model.params() + i), "param[" + std::to_string(i) + "]", o.floor);
-  if (o.check_input) {
-    const int64_t xs = std::max<int64_t>(1, x.numel() / o.max_checks);
-    for (int64_t i = 0; i < x.numel(); i += xs) detail::record(r, ax[size_t(i)], numeric(x.data() + i), "input[" + std::to_string(i) + "]", o.floor);
-  }
+  if (o.check_input)
+    for (size_t k = 0; k < K; ++k) {
+      const int64_t xs_step = std::max<int64_t>(1, xs[k].numel() / o.max_checks);
+      for (int64_t i = 0; i < xs[k].numel(); i += xs_step)
+        detail::record(r, ax[k][size_t(i)], numeric(xs[k].data() + i), "input" + std::to_string(k) + "[" + std::to_string(i) + "]", o.floor);
+    }
   return r;
 }
 
