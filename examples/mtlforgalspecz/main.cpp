@@ -7,37 +7,13 @@
 #include <iostream>
 
 #include "galml/io/desi.hpp"
-#if __has_include("galml/mock/survey.hpp")
 #include "galml/mock/survey.hpp"
-#define MTL_HAVE_MOCK 1
-#else
-#include "galml/mock/galaxies.hpp"
-namespace galml::mock {  // the survey writer is not in this build: say so instead of failing to compile
-inline void write_survey(const std::filesystem::path&, const MockOptions&) { throw Error("the mock survey writer (galml/mock/survey.hpp) is not part of this build"); }
-}  // namespace galml::mock
-#endif
 #include "report.hpp"
 
 namespace fs = std::filesystem;
 using namespace mtl;
 
 namespace {
-
-void print_counts(const PrepareResult& r) {
-  for (auto& [k, v] : r.counts) std::printf("  %-40s %lld\n", k.c_str(), (long long)v);
-}
-
-Dataset do_prepare(const fs::path& spectra, const fs::path& catalog, const fs::path& out, int64_t per_class, uint64_t seed) {
-  PrepareOptions po; po.max_per_class = per_class; po.seed = seed;
-  auto r = prepare(spectra, catalog, po);
-  fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
-  r.data.save(out);
-  const auto manifest = fs::path(out.string() + ".manifest.csv");
-  write_manifest(manifest, r);
-  std::printf("prepared %lld spectra into %s (%zu rejected; reasons in %s)\n", (long long)r.data.size(), out.string().c_str(), r.rejected.size(), manifest.string().c_str());
-  print_counts(r);
-  return r.data;
-}
 
 template <class NetT>
 ModelRun train_and_eval(const std::string& key, const std::string& label, const Dataset& d, TrainConfig c, const fs::path& dir, int mc) {
@@ -46,7 +22,7 @@ ModelRun train_and_eval(const std::string& key, const std::string& label, const 
   r.train = train_net<NetT>(d, c, dir);
   const bool cls = c.task != TaskSet::reg, reg = c.task != TaskSet::cls;
   std::vector<int64_t> test;
-  for (auto i : d.indices(2)) if (c.task != TaskSet::reg || d.cls[size_t(i)] == kSF) test.push_back(i);
+  for (auto i : d.test) if (c.task != TaskSet::reg || has_oh(d, i)) test.push_back(i);
   r.pred = predict_net<NetT>(d, test, dir / "best.ckpt", cls, reg, key == "multitask" ? mc : 0, true);
   r.metrics = score(d, r.pred);
   galml::report::write_json(dir / "metrics.json", r.metrics);
@@ -180,11 +156,11 @@ int main(int argc, char** argv) {
       std::printf("mock survey written to %s (spectra/ and catalog.csv)\n", mock_out.string().c_str());
       return 0;
     }
-    if (*prep) { do_prepare(p_spec, p_cat, p_out, p_n, p_seed); return 0; }
+    if (*prep) { prepare_dataset(p_spec, p_cat, p_out, p_n, p_seed); return 0; }
     if (*tr) {
       require_cpu(t_device);
       GALML_CHECK(t_pad == 0 && std::abs(t_dropout - 0.5) < 1e-12, "--padding 1 and --dropout other than 0.5 are network types: build them with galml::models::MTLforGalSpecZ<1, true, P>; this example instantiates the spec's defaults only");
-      const auto d = Dataset::load(t_data);
+      const auto d = load_dataset(t_data);
       tc.task = t_task == "both" ? TaskSet::both : t_task == "cls" ? TaskSet::cls : TaskSet::reg;
       tc.attention = !no_att;
       TrainSummary s;
@@ -195,10 +171,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*ev) {
-      const auto d = Dataset::load(e_data);
+      const auto d = load_dataset(e_data);
       const auto cfg = galml::report::read_json(e_run / "config.json");
       const std::string task = cfg.value("task", "both"); const bool att = cfg.value("attention", true);
-      std::vector<int64_t> test; for (auto i : d.indices(2)) if (task != "reg" || d.cls[size_t(i)] == kSF) test.push_back(i);
+      std::vector<int64_t> test; for (auto i : d.test) if (task != "reg" || has_oh(d, i)) test.push_back(i);
       Predictions p;
       if (task == "both") p = att ? predict_net<NetMT>(d, test, e_run / "best.ckpt", true, true, e_mc, true) : predict_net<NetNoSE>(d, test, e_run / "best.ckpt", true, true, e_mc, true);
       else if (task == "cls") p = predict_net<NetCls>(d, test, e_run / "best.ckpt", true, false, 0, true);
@@ -223,7 +199,7 @@ int main(int argc, char** argv) {
       galml::mock::write_survey(r_out / "mock", mo);
       spectra = r_out / "mock" / "spectra"; catalog = r_out / "mock" / "catalog.csv";
     }
-    const auto d = do_prepare(spectra, catalog, r_out / "dataset.galml", r_n, r_seed);
+    const auto d = prepare_dataset(spectra, catalog, r_out / "dataset.galml", r_n, r_seed);
     desc = (r_spec.empty() ? "built-in mock survey (seed " + std::to_string(r_seed) + ")" : "real data from " + r_cat.string()) + ", " +
            std::to_string(d.size()) + " spectra after selection, " + std::to_string(r_epochs) + " epochs per model";
     TrainConfig c; c.epochs = r_epochs; c.seed = r_seed;

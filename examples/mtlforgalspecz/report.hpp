@@ -16,7 +16,7 @@ inline nlohmann::json score(const Dataset& d, const Predictions& p) {
   nlohmann::json j;
   j["n_test"] = p.index.size();
   if (!p.cls_pred.empty()) {
-    std::vector<int> yt; for (auto i : p.index) yt.push_back(int(d.cls[size_t(i)]));
+    std::vector<int> yt; for (auto i : p.index) yt.push_back(int(d.label[size_t(i)]));
     auto rep = galml::metrics::classification_report(yt, p.cls_pred, kClasses, p.probs, kClassNames);
     j["classification"] = rep.to_json();
     std::vector<double> zs, sn; for (auto i : p.index) { zs.push_back(d.z[size_t(i)]); sn.push_back(d.snr[size_t(i)]); }
@@ -28,7 +28,7 @@ inline nlohmann::json score(const Dataset& d, const Predictions& p) {
     std::vector<double> pr, tr, zs, sn;
     for (size_t k = 0; k < p.index.size(); ++k) {
       const auto i = size_t(p.index[k]);
-      if (d.cls[i] != kSF || !std::isfinite(d.oh[i])) continue;  // regression is scored on true SF galaxies only
+      if (!has_oh(d, int64_t(i))) continue;  // regression is scored on true SF galaxies only
       pr.push_back(p.oh_pred[k]); tr.push_back(d.oh[i]); zs.push_back(d.z[i]); sn.push_back(d.snr[i]);
     }
     j["regression"] = galml::metrics::regression_report(pr, tr).to_json();
@@ -67,8 +67,8 @@ inline void write_report(const fs::path& out, const Dataset& d, const std::vecto
   md.paragraph("**Data: " + data_desc + ".** The paper's numbers come from 100,000 SDSS DR15 galaxies (25,000 per class). "
                "Numbers measured on the mock survey are **not** a reproduction of the paper's results: they show that the "
                "pipeline works end to end and how the variants compare on the same mock data.");
-  md.paragraph("Test split: " + std::to_string(d.indices(2).size()) + " spectra; train " + std::to_string(d.indices(0).size()) + ", validation " +
-               std::to_string(d.indices(1).size()) + ". Wall time of the whole run: " + f2(wall_seconds) + " s.");
+  md.paragraph("Test split: " + std::to_string(d.test.size()) + " spectra; train " + std::to_string(d.train.size()) + ", validation " +
+               std::to_string(d.val.size()) + ". Wall time of the whole run: " + f2(wall_seconds) + " s.");
   auto cls_row = [&](const char* name, const ModelRun* r, const char* paper_acc) -> std::vector<std::string> {
     if (!r || !r->metrics.contains("classification")) return {name, "–", "–", "–", "–", paper_acc};
     auto& c = r->metrics["classification"];
@@ -132,7 +132,7 @@ inline void write_report(const fs::path& out, const Dataset& d, const std::vecto
     std::vector<double> pr, tr2, sig, mass, massoh;
     for (size_t k = 0; k < mt->pred.index.size(); ++k) {
       const auto i = size_t(mt->pred.index[k]);
-      if (d.cls[i] != kSF || !std::isfinite(d.oh[i])) continue;
+      if (!has_oh(d, int64_t(i))) continue;
       pr.push_back(mt->pred.oh_pred[k]); tr2.push_back(d.oh[i]);
       if (!mt->pred.oh_sigma.empty()) sig.push_back(mt->pred.oh_sigma[k]);
       if (std::isfinite(d.mass[i]) && d.mass[i] > 8.5 && d.mass[i] < 11.5) { mass.push_back(d.mass[i]); massoh.push_back(mt->pred.oh_pred[k]); }
@@ -150,7 +150,7 @@ inline void write_report(const fs::path& out, const Dataset& d, const std::vecto
       }
     }
     if (mt->metrics.contains("classification")) {
-      std::vector<int> yt; for (auto i : mt->pred.index) yt.push_back(int(d.cls[size_t(i)]));
+      std::vector<int> yt; for (auto i : mt->pred.index) yt.push_back(int(d.label[size_t(i)]));
       svg::confusion_heatmap(galml::metrics::confusion_matrix(yt, mt->pred.cls_pred, kClasses), kClassNames, "Fig. 8 equivalent: confusion matrix").save(out / "fig8_confusion.svg");
       std::vector<double> acc_z, acc_s, sd_z, sd_s;
       for (auto& b : mt->metrics["classification_by_z"]) acc_z.push_back(num_or_nan(b, "accuracy"));

@@ -51,13 +51,12 @@ inline float masked_mae(const float* p, const float* t, int64_t N, int64_t D, fl
 // Samples of one split as an in-memory batch source. Regression-only models see SF galaxies only.
 inline galml::train::InMemorySource<float> make_source(const Dataset& d, int split, TaskSet task, int batch, bool shuffle, uint64_t seed) {
   std::vector<float> x, cls, oh, mask;
-  for (int64_t i = 0; i < d.size(); ++i) {
-    if (d.split[size_t(i)] != split) continue;
-    if (task == TaskSet::reg && d.cls[size_t(i)] != kSF) continue;
+  for (int64_t i : split_indices(d, split)) {
+    if (task == TaskSet::reg && !has_oh(d, i)) continue;
     x.insert(x.end(), d.flux.begin() + i * kPixels, d.flux.begin() + (i + 1) * kPixels);
-    cls.push_back(float(d.cls[size_t(i)]));
+    cls.push_back(float(d.label[size_t(i)]));
     oh.push_back(d.oh[size_t(i)]);
-    mask.push_back(d.cls[size_t(i)] == kSF ? 1.0f : 0.0f);
+    mask.push_back(has_oh(d, i) ? 1.0f : 0.0f);  // M_i from the TRUE class (SF with a valid label), spec §1.5 item 4
   }
   GALML_CHECK(!cls.empty(), "split ", split, " has no samples for task '", task_name(task), "'");
   std::vector<std::vector<float>> targets, masks;
@@ -76,7 +75,7 @@ TrainSummary train_net(const Dataset& d, const TrainConfig& c, const fs::path& o
   // Start the regression output at the training-set mean (spec §1.5 item 11): same loss, faster start.
   {
     double s = 0; int64_t n = 0;
-    for (int64_t i = 0; i < d.size(); ++i) if (d.split[size_t(i)] == 0 && std::isfinite(d.oh[size_t(i)])) { s += d.oh[size_t(i)]; ++n; }
+    for (int64_t i : d.train) if (has_oh(d, i)) { s += d.oh[size_t(i)]; ++n; }
     if (n > 0 && c.task != TaskSet::cls) for (auto& p : model.parameter_info()) if (p.name == "heads.z.5.bias") model.params()[p.offset] = float(s / double(n));
   }
   std::vector<galml::train::Task<float>> tasks;
