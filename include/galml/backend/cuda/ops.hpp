@@ -1,0 +1,77 @@
+#pragma once
+// CUDA overloads of every backend op in backend/cpu/ops.hpp, same signatures with the `cuda` tag
+// first, for T = float and double. Host header: each overload forwards to the compiled library
+// (kernels.hpp, link galml::cuda), so code using the CUDA backend builds with the ordinary C++
+// compiler. Pointers are device pointers (Tensor<T, cuda>::data()); ops are queued on
+// cuda_rt::stream() and return without waiting.
+#include <concepts>
+#include <cstdint>
+
+#include "galml/backend/cpu/ops.hpp"  // Act and Conv1dDims: the op signatures are shared with the CPU backend
+#include "galml/backend/cuda/allocator.hpp"
+#include "galml/backend/cuda/kernels.hpp"
+#include "galml/core/backend.hpp"
+
+namespace galml::backend_ops {
+
+// The library is instantiated for these two; another scalar type fails here rather than at link time.
+template <class T> concept cuda_scalar = std::same_as<T, float> || std::same_as<T, double>;
+
+static_assert(int(Act::relu) == cuda_kernels::act_relu && int(Act::sigmoid) == cuda_kernels::act_sigmoid &&
+                  int(Act::tanh) == cuda_kernels::act_tanh && int(Act::gelu) == cuda_kernels::act_gelu,
+              "galml: backend_ops::Act and cuda_kernels::ActCode disagree");
+
+inline cuda_kernels::ConvDims to_cuda_dims(const cpu_kernels::Conv1dDims& d) {
+  return {d.cin, d.L, d.cout, d.K, d.stride, d.pad, d.lout};
+}
+
+template <cuda_scalar T> void conv1d_forward(cuda, const T* x, const T* w, const T* b, T* y, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cuda_kernels::conv1d_forward(x, w, b, y, N, to_cuda_dims(d));
+}
+template <cuda_scalar T> void conv1d_backward(cuda, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cuda_kernels::conv1d_backward(x, w, dy, dx, dw, db, N, to_cuda_dims(d));
+}
+template <cuda_scalar T> void dense_forward(cuda, const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out) {
+  cuda_kernels::dense_forward(x, w, b, y, N, in, out);
+}
+template <cuda_scalar T> void dense_backward(cuda, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, int64_t in, int64_t out) {
+  cuda_kernels::dense_backward(x, w, dy, dx, dw, db, N, in, out);
+}
+template <cuda_scalar T> void activation_forward(cuda, Act a, const T* x, T* y, int64_t n) {
+  cuda_kernels::activation_forward(int(a), x, y, n);
+}
+template <cuda_scalar T> void activation_backward(cuda, Act a, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
+  cuda_kernels::activation_backward(int(a), x, y, dy, dx, n);
+}
+template <cuda_scalar T> void maxpool1d_forward(cuda, const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t lout) {
+  cuda_kernels::maxpool1d_forward(x, y, arg, rows, L, K, S, lout);
+}
+// arg must come from maxpool1d_forward (its argmax is non-decreasing along a row, which the
+// deterministic gather relies on).
+template <cuda_scalar T> void maxpool1d_backward(cuda, const T* dy, const int32_t* arg, T* dx, int64_t rows, int64_t L, int64_t lout) {
+  cuda_kernels::maxpool1d_backward(dy, arg, dx, rows, L, lout);
+}
+// starts/ends: device arrays, non-decreasing (true for fixed-stride and adaptive bins).
+template <cuda_scalar T> void binpool1d_forward(cuda, const T* x, T* y, const int32_t* starts, const int32_t* ends, int64_t rows, int64_t L, int64_t lout) {
+  cuda_kernels::binpool1d_forward(x, y, starts, ends, rows, L, lout);
+}
+template <cuda_scalar T> void binpool1d_backward(cuda, const T* dy, T* dx, const int32_t* starts, const int32_t* ends, int64_t rows, int64_t L, int64_t lout) {
+  cuda_kernels::binpool1d_backward(dy, dx, starts, ends, rows, L, lout);
+}
+// Same Philox mask as the CPU op (dropout_bits): CPU and CUDA masks are bit-identical.
+template <cuda_scalar T> void dropout_forward(cuda, const T* x, T* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t layer, uint64_t step) {
+  cuda_kernels::dropout_forward(x, y, mask, n, p, seed, layer, step);
+}
+template <cuda_scalar T> void dropout_backward(cuda, const T* dy, const uint8_t* mask, T* dx, int64_t n, double p) {
+  cuda_kernels::dropout_backward(dy, mask, dx, n, p);
+}
+template <cuda_scalar T> void copy(cuda, const T* x, T* y, int64_t n) { cuda_kernels::copy(x, y, n); }
+template <cuda_scalar T> void add_inplace(cuda, T* y, const T* x, int64_t n) { cuda_kernels::add_inplace(y, x, n); }
+template <cuda_scalar T> void scale_rows(cuda, const T* x, const T* s, T* y, int64_t rows, int64_t L) {
+  cuda_kernels::scale_rows(x, s, y, rows, L);
+}
+template <cuda_scalar T> void scale_rows_backward(cuda, const T* x, const T* s, const T* dy, T* dx, T* ds, int64_t rows, int64_t L) {
+  cuda_kernels::scale_rows_backward(x, s, dy, dx, ds, rows, L);
+}
+
+}  // namespace galml::backend_ops

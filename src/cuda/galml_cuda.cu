@@ -1,0 +1,12 @@
+// The compiled part of the CUDA backend (target galml_cuda / galml::cuda): every kernel is built once
+// here, for float and double, so code using the backend compiles with the host compiler alone.
+#define GALML_CUDA_BUILDING_LIBRARY 1
+#include "galml/backend/cuda/conv1d.cuh"
+#include "galml/backend/cuda/dense.cuh"
+#include "galml/backend/cuda/elementwise.cuh"
+#include "galml/backend/cuda/pool.cuh"
+
+namespace galml::cuda_kernels {
+GALML_CUDA_OPS(template, float)
+GALML_CUDA_OPS(template, double)
+}  // namespace galml::cuda_kernels
