@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
   tr->add_option("--dropout", t_dropout, "Dropout rate (only 0.5 is built in this example)");
   tr->add_option("--seed", tc.seed, "Seed");
   tr->add_flag("--resume", tc.resume, "Continue from RUN/last.ckpt");
+  std::string t_init = "pytorch";
+  tr->add_option("--init", t_init, "Weight initialisation: pytorch (Kaiming-uniform a=sqrt(5), the spec's assumption) or glorot (Keras)")->check(CLI::IsMember({"pytorch", "glorot"}));
   // evaluate
   auto* ev = app.add_subcommand("evaluate", "Metrics of spec §1.4 on the test split");
   fs::path e_run, e_data; int e_mc = 100;
@@ -163,6 +165,7 @@ int main(int argc, char** argv) {
       const auto d = load_dataset(t_data);
       tc.task = t_task == "both" ? TaskSet::both : t_task == "cls" ? TaskSet::cls : TaskSet::reg;
       tc.attention = !no_att;
+      tc.init = t_init == "glorot" ? galml::Init::glorot_uniform : galml::Init::pytorch;
       TrainSummary s;
       if (tc.task == TaskSet::both) s = no_att ? train_net<NetNoSE>(d, tc, t_out) : train_net<NetMT>(d, tc, t_out);
       else if (tc.task == TaskSet::cls) s = train_net<NetCls>(d, tc, t_out);

@@ -33,6 +33,7 @@ struct TrainConfig {
   double lr = 1e-3;
   bool resume = false, progress = true;
   int stop_after_epoch = 0;
+  galml::Init init = galml::Init::pytorch;  // spec §1.2 assumption; glorot_uniform is Keras' default
 };
 
 // The network types (dropout 0.5, padding 0; spec §1.2 and §1.5 items 1-2).
@@ -71,7 +72,7 @@ template <class NetT>
 TrainSummary train_net(const Dataset& d, const TrainConfig& c, const fs::path& out) {
   using M = galml::Model<NetT>;
   galml::manual_seed(c.seed);
-  M model;
+  M model(c.init);
   // Start the regression output at the training-set mean (spec §1.5 item 11): same loss, faster start.
   {
     double s = 0; int64_t n = 0;
