@@ -61,6 +61,41 @@ for _mode, _what in [("train", "forward + backward (dW, db)"), ("train_dx", "for
              f"Conv2D 3x128x128->32 k3 same, {_what}")
 
 
+# ---- Attention (bench_attention.cpp): T=65 tokens, d_model 128, 4 heads, FF 256, batch 64, dropout 0;
+# forward + backward including the input gradient ----
+def attention_op(kind, mode):
+    def setup():
+        torch.manual_seed(0)
+        n, t, d = 64, 65, 128
+        if kind == "mhsa":
+            mha = nn.MultiheadAttention(d, 4, batch_first=True)
+            mod, fn = mha, (lambda z: mha(z, z, z, need_weights=False)[0])
+        else:
+            mod = nn.TransformerEncoderLayer(d, 4, 256, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
+            fn = mod
+        x = torch.randn(n, t, d, requires_grad=True)
+        dy = torch.randn(n, t, d)
+
+        def train():
+            mod.zero_grad(set_to_none=False)
+            x.grad = None
+            fn(x).backward(dy)
+
+        def forward():
+            mod.eval()
+            with torch.no_grad():
+                fn(x)
+        return (train if mode == "train" else forward), n
+    return setup
+
+
+for _kind, _gname, _what in [("mhsa", "mhsa_t65_d128_h4", "MultiHeadSelfAttention T65 D128 H4"),
+                             ("encoder", "transformer_t65_d128_h4_ff256", "TransformerEncoderLayer pre-LN GELU T65 D128 H4 FF256")]:
+    for _mode in ("train", "forward"):
+        register(f"{_gname}/{_mode}", "bench_attention", f"{_gname}/{_mode}", attention_op(_kind, _mode), 64,
+                 f"{_what}, {'forward + backward (params, dx)' if _mode == 'train' else 'forward (eval)'}")
+
+
 def timed(fn, min_time, min_iters=3):
     fn()  # warm-up (allocations, oneDNN primitive creation)
     times, start = [], time.perf_counter()
