@@ -155,17 +155,21 @@ inline void write_report(const fs::path& out, const Dataset& d, const std::vecto
       std::vector<double> acc_z, acc_s, sd_z, sd_s;
       for (auto& b : mt->metrics["classification_by_z"]) acc_z.push_back(num_or_nan(b, "accuracy"));
       for (auto& b : mt->metrics["classification_by_snr"]) acc_s.push_back(num_or_nan(b, "accuracy"));
-      for (auto& b : mt->metrics["regression_by_z"]) sd_z.push_back(b.is_object() && b.contains("stats") ? num_or_nan(b["stats"], "sd") : std::numeric_limits<double>::quiet_NaN());
-      for (auto& b : mt->metrics["regression_by_snr"]) sd_s.push_back(b.is_object() && b.contains("stats") ? num_or_nan(b["stats"], "sd") : std::numeric_limits<double>::quiet_NaN());
+      for (auto& b : mt->metrics["regression_by_z"]) sd_z.push_back(num_or_nan(b, "sd"));
+      for (auto& b : mt->metrics["regression_by_snr"]) sd_s.push_back(num_or_nan(b, "sd"));
       const std::vector<double> ze{0, 0.04, 0.08, 0.12, 0.15, 0.20, 0.30}, se{5, 10, 15, 20, 25, 30, 100};
-      svg::binned_plot(ze, {{"accuracy", acc_z}, {"SD (dex)", sd_z}}, {.title = "Fig. 9a equivalent: by redshift", .xlabel = "z"}).save(out / "fig9a_by_z.svg");
-      svg::binned_plot(se, {{"accuracy", acc_s}, {"SD (dex)", sd_s}}, {.title = "Fig. 9b equivalent: by S/N", .xlabel = "S/N (r)"}).save(out / "fig9b_by_snr.svg");
+      // Accuracy and SD have different scales: one figure each, as the paper's two panels.
+      svg::binned_plot(ze, {{"accuracy", acc_z}}, {.title = "Fig. 9a equivalent: accuracy by redshift", .xlabel = "z", .ylabel = "accuracy", .ylim = std::pair{0.0, 1.0}}).save(out / "fig9a_accuracy_by_z.svg");
+      svg::binned_plot(ze, {{"SD of 12 + log(O/H) residuals", sd_z}}, {.title = "Fig. 9a equivalent: metallicity SD by redshift", .xlabel = "z", .ylabel = "SD (dex)"}).save(out / "fig9a_sd_by_z.svg");
+      svg::binned_plot(se, {{"accuracy", acc_s}}, {.title = "Fig. 9b equivalent: accuracy by S/N", .xlabel = "S/N (r)", .ylabel = "accuracy", .ylim = std::pair{0.0, 1.0}}).save(out / "fig9b_accuracy_by_snr.svg");
+      svg::binned_plot(se, {{"SD of 12 + log(O/H) residuals", sd_s}}, {.title = "Fig. 9b equivalent: metallicity SD by S/N", .xlabel = "S/N (r)", .ylabel = "SD (dex)"}).save(out / "fig9b_sd_by_snr.svg");
     }
   }
   md.heading(2, "Figures");
-  for (const char* f : {"fig4_loss.svg", "fig5_dwa.svg", "fig6_pred_vs_true.svg", "fig7_mc_sigma.svg", "fig8_confusion.svg", "fig9a_by_z.svg", "fig9b_by_snr.svg", "fig10_mzr.svg"})
-    if (fs::exists(out / f)) md.image(f, out / f);
-  md.save(out / "report.md");
+  for (const char* f : {"fig4_loss.svg", "fig5_dwa.svg", "fig6_pred_vs_true.svg", "fig7_mc_sigma.svg", "fig8_confusion.svg", "fig9a_accuracy_by_z.svg",
+                        "fig9a_sd_by_z.svg", "fig9b_accuracy_by_snr.svg", "fig9b_sd_by_snr.svg", "fig10_mzr.svg"})
+    if (fs::exists(out / f)) md.image(f, fs::absolute(out / f));  // written relative to report.md
+  md.save(fs::absolute(out / "report.md"));
 }
 
 }  // namespace mtl
