@@ -1,8 +1,8 @@
 #pragma once
 // The built-in mock survey: writes SDSS-like spec-PPPP-MMMMM-FFFF.fits files and a catalog.csv with
 // the columns of a CasJobs export of the MTLforGalSpecZ selection (SpecObj + galSpecExtra +
-// emissionLinesPort + galSpecExtra masses), plus truth.csv with what the generator used. Images and
-// stars (for the other papers) are not generated yet.
+// emissionLinesPort + galSpecExtra masses), plus truth.csv with what the generator used. Images of the
+// same galaxies: mock/images.hpp (write_survey_images); stars: mock/stars.hpp.
 #include <cstdio>
 #include <filesystem>
 #include <string>
