@@ -1,0 +1,212 @@
+// MMLforGalAM M1-M4 (spec §2.2): parameter counts, per-sample shapes, one forward + backward step each
+// (batch 2), and the M4 fusion written as [S; attn(I)] -> mean -> LayerNorm<eps/4> equals the
+// literal Keras join followed by LayerNorm(1e-3)(S + A2).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "galml/models/mmlforgalam.hpp"
+
+using namespace galml;
+using namespace galml::models;
+
+namespace {
+// Random inputs for every input of M, one train-mode forward, random output gradients on every head,
+// one backward. Checks output shapes [N, per-sample...], finiteness, and that gradients reach the
+// parameters, the first layer's included (dead ReLUs and dropout leave many exact zeros); with
+// expect_grads false every gradient must be exactly zero.
+template <class M>
+void forward_backward(M& m, bool expect_grads = true, int64_t N = 2) {
+  Rng rng(7);
+  const auto shapes = M::front_t::sample_shapes();
+  std::array<Tensor<float>, M::num_inputs> xs;
+  for (size_t k = 0; k < M::num_inputs; ++k) {
+    std::vector<int64_t> s{N};
+    s.insert(s.end(), shapes[k].begin(), shapes[k].end());
+    xs[k] = Tensor<float>::zeros(s);
+    for (int64_t i = 0; i < xs[k].numel(); ++i) xs[k][i] = float(rng.uniform());  // min-max scaled inputs are in [0, 1]
+  }
+  m.train();
+  if constexpr (M::multi_input) m.forward(xs);
+  else m.forward(xs[0]);
+  std::array<Tensor<float>, M::num_heads> dys;
+  std::array<const float*, M::num_heads> dy{};
+  for (size_t h = 0; h < M::num_heads; ++h) {
+    const auto& y = m.output(h);
+    REQUIRE(y.batch_size() == N);
+    CHECK(std::all_of(y.data(), y.data() + y.numel(), [](float v) { return std::isfinite(v); }));
+    dys[h] = Tensor<float>::zeros(y.shape());
+    for (int64_t i = 0; i < dys[h].numel(); ++i) dys[h][i] = float(rng.normal());
+    dy[h] = dys[h].data();
+  }
+  m.zero_grad();
+  m.backward(dy);
+  int64_t nonzero = 0;
+  int64_t nonfinite = 0;
+  for (int64_t i = 0; i < M::num_params; ++i) {
+    nonfinite += !std::isfinite(m.grads()[i]);
+    nonzero += m.grads()[i] != 0.0f;
+  }
+  CHECK(nonfinite == 0);
+  if (expect_grads) {
+    CHECK(nonzero > M::num_params / 5);
+    CHECK(std::any_of(m.grads(), m.grads() + 64, [](float g) { return g != 0.0f; }));
+  } else {
+    CHECK(nonzero == 0);
+  }
+}
+}  // namespace
+
+TEST_CASE("MMLforGalAM M1: 36,907,229 parameters, (2) prediction and 1024-d F_spec_real", "[models][mmlforgalam]") {
+  using M = Model<MMLforGalAM_M1>;
+  // convolutions: 1*16*3+16 + 16*16*3+16 + 16*32*3+32 + 32*32*3+32 + 32*64*3+64 + 64*64*3+64
+  //               + 64*128*3+128 + 128*128*3+128 = 98,064
+  // dense: 6272*4171+4171 + 4171*2048+2048 + 2048*1024+1024 + 1024*2+2 = 36,809,165
+  STATIC_REQUIRE(M::num_params == 98064 + 36809165);
+  STATIC_REQUIRE(M::num_params == 36907229);
+  STATIC_REQUIRE(std::is_same_v<M::input_shape, Shape<1, 4171>>);
+  STATIC_REQUIRE(std::is_same_v<M::trunk_shape, Shape<1024>>);
+  STATIC_REQUIRE(std::is_same_v<M::head_shape<0>, Shape<2>>);
+  STATIC_REQUIRE(std::is_same_v<M::head_shape<1>, Shape<1024>>);
+  M m(Init::glorot_uniform);
+  auto info = m.parameter_info();
+  for (int pos : mml_m1_l2_layers) {  // the L2-regularised kernels are the convolutions
+    auto it = std::find_if(info.begin(), info.end(), [&](auto& p) { return p.name == "trunk." + std::to_string(pos) + ".weight"; });
+    REQUIRE(it != info.end());
+    CHECK(it->shape.size() == 3);
+  }
+  forward_backward(m);
+  CHECK(m.output("y").shape() == std::vector<int64_t>{2, 2});
+  CHECK(m.output("feature").shape() == std::vector<int64_t>{2, 1024});
+  const float* f = m.output("feature").data();
+  CHECK(std::all_of(f, f + 2 * 1024, [](float v) { return v >= 0.0f; }));  // a ReLU feature
+}
+
+TEST_CASE("MMLforGalAM M2: 10,876,224 parameters, 1024-d F_spec_sim", "[models][mmlforgalam]") {
+  using M = Model<MMLforGalAM_M2<>>;
+  // conv: 3*32*9+32 + 32*64*9+64 + 64*128*9+128 + 128*256*9+256 = 388,416
+  // dense: 9216*1024+1024 + 1024*1024+1024 = 10,487,808
+  STATIC_REQUIRE(M::num_params == 388416 + 10487808);
+  STATIC_REQUIRE(M::num_params == 10876224);
+  STATIC_REQUIRE(std::is_same_v<M::input_shape, Shape<3, 128, 128>>);
+  STATIC_REQUIRE(std::is_same_v<M::head_shape<0>, Shape<1024>>);
+  // Appendix A.1 / A.2 variants change the flatten width (and the first kernel's input channels).
+  STATIC_REQUIRE(Model<MMLforGalAM_M2<64>>::num_params == 388416 + (2 * 2 * 256) * 1024 + 1024 + 1024 * 1024 + 1024);
+  STATIC_REQUIRE(Model<MMLforGalAM_M2<128, 1>>::num_params == 10876224 - 2 * 32 * 9);
+  M m(Init::glorot_uniform);
+  forward_backward(m);
+  CHECK(m.output().shape() == std::vector<int64_t>{2, 1024});
+}
+
+TEST_CASE("MMLforGalAM M3: 37,612,802 parameters, (2) prediction and 1024-d F_img", "[models][mmlforgalam]") {
+  using M = Model<MMLforGalAM_M3<>>;
+  // conv: (3*32*9+32 + 2*(32*32*9+32)) + (32*64*9+64 + 2*(64*64*9+64)) + (64*128*9+128 + 2*(128*128*9+128))
+  //       + (128*256*9+256 + 2*(256*256*9+256)) = 1,956,096
+  // dense: 16384*2048+2048 + 2048*1024+1024 + 1024*2+2 = 35,656,706
+  STATIC_REQUIRE(M::num_params == 1956096 + 35656706);
+  STATIC_REQUIRE(M::num_params == 37612802);
+  STATIC_REQUIRE(std::is_same_v<M::head_shape<0>, Shape<2>>);
+  STATIC_REQUIRE(std::is_same_v<M::head_shape<1>, Shape<1024>>);
+  M m(Init::glorot_uniform);
+  auto info = m.parameter_info();
+  for (int pos : mml_m3_l2_layers) {
+    auto it = std::find_if(info.begin(), info.end(), [&](auto& p) { return p.name == "trunk." + std::to_string(pos) + ".weight"; });
+    REQUIRE(it != info.end());
+    CHECK(it->shape.size() == 4);
+  }
+  forward_backward(m);
+  CHECK(m.output("y").shape() == std::vector<int64_t>{2, 2});
+  CHECK(m.output("feature").shape() == std::vector<int64_t>{2, 1024});
+}
+
+TEST_CASE("MMLforGalAM M4 MLP: 4,788,098 parameters", "[models][mmlforgalam]") {
+  using M = Model<MMLforGalAM_M4MLP>;
+  // 1024*2048+2048 + 2048*1024+1024 + 1024*512+512 + 512*128+128 + 128*2+2
+  STATIC_REQUIRE(M::num_params == 2099200 + 2098176 + 524800 + 65664 + 258);
+  STATIC_REQUIRE(M::num_params == 4788098);
+  M m(Init::glorot_uniform);
+  forward_backward(m);
+  CHECK(m.output().shape() == std::vector<int64_t>{2, 2});
+}
+
+TEST_CASE("MMLforGalAM M4 fusion equals LayerNorm(1e-3)(S + KerasAttention(query S, key/value I))", "[models][mmlforgalam]") {
+  // attention: 4 kernels of 1024*8*1024 + 3 biases of 8*1024 + output bias 1024; LayerNorm 2*1024
+  constexpr int64_t attn = 4LL * 1024 * 8 * 1024 + 3 * 8 * 1024 + 1024;
+  STATIC_REQUIRE(attn == 33580032);
+  using F = Model<MMLforGalAM_M4Fusion<true>>;
+  STATIC_REQUIRE(F::num_params == attn + 2048);
+  STATIC_REQUIRE(std::is_same_v<F::head_shape<0>, Shape<1024>>);
+  // The literal join of the spec (rows A0-A2): query branch S, key/value branch I.
+  using Join = Net<Inputs<KerasMultiHeadAttention<8, 1024>, Branch<"S", Shape<1024>, Reshape<1, 1024>>,
+                          Branch<"I", Shape<1024>, Reshape<1, 1024>>>>;
+  STATIC_REQUIRE(Model<Join>::num_params == attn);
+
+  auto fusion = std::make_unique<F>(Init::glorot_uniform);
+  Rng rng(3);
+  float* p = fusion->params();
+  for (int64_t i = 0; i < 2048; ++i) p[attn + i] = float(rng.uniform(0.5, 1.5)) * (i < 1024 ? 1.0f : 0.2f);  // gamma, beta
+  {
+    // Attention biases are zero at Keras init: make them non-zero so the check covers them.
+    for (int64_t i = 0; i < attn; i += 97) p[i] += float(rng.normal(0.0, 0.01));
+  }
+  auto join = std::make_unique<Model<Join>>();
+  std::copy(p, p + attn, join->params());  // same layout: query, key, value, attention_output
+
+  const int64_t N = 2;
+  auto S = Tensor<float>::zeros({N, 1024}), I = Tensor<float>::zeros({N, 1024});
+  for (int64_t i = 0; i < N * 1024; ++i) { S[i] = float(rng.uniform()); I[i] = float(rng.uniform()); }
+  fusion->eval();
+  join->eval();
+  const auto& y = fusion->forward({{"S", S}, {"I", I}});
+  const auto& a2 = join->forward({{"S", S}, {"I", I}});
+  double worst = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    std::vector<double> r(1024);
+    double mean = 0, var = 0;
+    for (int j = 0; j < 1024; ++j) { r[j] = double(S[n * 1024 + j]) + double(a2.data()[n * 1024 + j]); mean += r[j]; }
+    mean /= 1024;
+    for (int j = 0; j < 1024; ++j) var += (r[j] - mean) * (r[j] - mean);
+    var /= 1024;
+    for (int j = 0; j < 1024; ++j) {
+      const double want = (r[j] - mean) / std::sqrt(var + 1e-3) * p[attn + j] + p[attn + 1024 + j];
+      worst = std::max(worst, std::abs(want - double(y.data()[n * 1024 + j])));
+    }
+  }
+  INFO("max |difference| " << worst);
+  CHECK(worst < 2e-4);
+  // Trainable mode: gradients reach the value/output projections and the LayerNorm; with one key
+  // token the softmax is constant, so the query and key projections get exactly zero gradient.
+  for (int64_t i = 0; i < attn; ++i) p[i] = float(rng.normal(0.0, 1e-3));
+  fusion->train();
+  fusion->forward({{"S", S}, {"I", I}});
+  auto dy = Tensor<float>::zeros({N, 1024});
+  for (int64_t i = 0; i < dy.numel(); ++i) dy[i] = float(rng.normal());
+  fusion->zero_grad();
+  fusion->backward({dy.data()});
+  for (const auto& info : fusion->parameter_info()) {
+    const float* g = fusion->grads() + info.offset;
+    const bool any = std::any_of(g, g + info.numel, [](float v) { return v != 0.0f; });
+    INFO(info.name);
+    CHECK(std::all_of(g, g + info.numel, [](float v) { return std::isfinite(v); }));
+    const bool qk = info.name.find(".query.") != std::string::npos || info.name.find(".key.") != std::string::npos;
+    CHECK(any == !qk);
+  }
+}
+
+TEST_CASE("MMLforGalAM M4 fusion, reference frozen_random mode: fixed, seeded, never trained", "[models][mmlforgalam]") {
+  using F = Model<MMLforGalAM_M4Fusion<>>;
+  STATIC_REQUIRE(F::num_params == 33580032 + 2048);
+  auto a = std::make_unique<F>();
+  auto b = std::make_unique<F>(Init::pytorch);
+  // The attention comes from Rng(seed) whatever the model's stream: two models agree.
+  CHECK(std::equal(a->params(), a->params() + F::num_params, b->params()));
+  auto ranges = frozen_ranges(*a);
+  int64_t frozen = 0;
+  for (auto r : ranges) frozen += r.size;
+  CHECK(frozen == F::num_params);
+  forward_backward(*a, /*expect_grads=*/false);
+  CHECK(a->output().shape() == std::vector<int64_t>{2, 1024});
+}
