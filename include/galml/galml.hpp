@@ -23,6 +23,7 @@
 #include "galml/layers/identity.hpp"
 #include "galml/layers/l2norm.hpp"
 #include "galml/layers/layernorm.hpp"
+#include "galml/layers/minmax.hpp"
 #include "galml/layers/pool1d.hpp"
 #include "galml/layers/pool2d.hpp"
 #include "galml/layers/reshape.hpp"

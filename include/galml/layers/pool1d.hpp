@@ -1,39 +1,85 @@
 #pragma once
 // 1-D pooling over Shape<C, L>:
-//   MaxPool1D<K, S = K>          floor mode, no padding (torch.nn.MaxPool1d(K, S))
+//   MaxPool1D<K, S = K, Pad = 0> floor mode, Pad implicit -inf samples each side
+//                                (torch.nn.MaxPool1d(K, S, Pad); Pad <= K/2 as PyTorch requires)
+//   MaxPool1DSame<K, S = 1>      Keras/TensorFlow padding="same": length ceil(L/S), pad_total =
+//                                max((out-1)*S + K - L, 0) split left = pad_total/2, right = the rest
 //   AvgPool1D<K, S = K>          floor mode, no padding (torch.nn.AvgPool1d(K, S))
 //   AdaptiveAvgPool1D<Out>       PyTorch bin rule: bin i = [floor(i*L/Out), ceil((i+1)*L/Out)), bins may overlap
 //   GlobalAvgPool1D              mean over L -> Shape<C>
+#include <algorithm>
 #include <array>
 #include <vector>
 
+#include "galml/backend/cpu/minmax.hpp"  // maxpool1d_padded_forward
 #include "galml/backend/cpu/ops.hpp"
 #include "galml/graph/layer.hpp"
 
 namespace galml {
 
-template <int K, int S = K>
+namespace detail {
+// Max pooling with LeftPad implicit -inf samples before the row and LO outputs (the right padding is
+// implied by LO). The argmax indexes the unpadded row, so the existing backward op applies unchanged.
+// Unpadded pools keep the original op (CUDA has it); padded ones call maxpool1d_padded_forward
+// (backend/cpu/minmax.hpp; no CUDA overload yet).
+template <class In, int K, int S, int LeftPad, int LO, class T, class B>
+struct maxpool1d_impl : LayerImplBase<T, B> {
+  static constexpr int64_t C = In::dims[0], L = In::dims[1];
+  // Every window must hold a real sample (the padded op reads the first in-range one).
+  static_assert(LO >= 1 && K - LeftPad >= 1 && int64_t(LO - 1) * S - LeftPad < L, "max pool window entirely in the padding");
+  Tensor<int32_t, B> argmax;
+  static void init(T*, Rng&, Init) {}
+  void forward(const T* x, T* y, int64_t N, Context&) {
+    argmax.ensure({N, C, int64_t(LO)});
+    if constexpr (LeftPad == 0 && (L - K) / S + 1 == LO)
+      maxpool1d_forward(B{}, x, y, argmax.data(), N * C, L, int64_t(K), int64_t(S), int64_t(LO));
+    else
+      maxpool1d_padded_forward(B{}, x, y, argmax.data(), N * C, L, int64_t(K), int64_t(S), int64_t(LeftPad), int64_t(LO));
+  }
+  void backward(const T*, const T*, const T* dy, T* dx, int64_t N, Context&) {
+    if (dx) maxpool1d_backward(B{}, dy, (const int32_t*)argmax.data(), dx, N * C, L, int64_t(LO));
+  }
+};
+}  // namespace detail
+
+template <int K, int S = K, int Pad = 0>
 struct MaxPool1D {
   static_assert(K > 0 && S > 0, "MaxPool1D: kernel and stride must be positive");
-  static std::string name() { return "MaxPool1D(k=" + std::to_string(K) + ", s=" + std::to_string(S) + ")"; }
-  template <class In> static constexpr bool accepts = In::rank == 2 && In::dims[1] >= K;
-  template <class In> using expects = expects_rank_and_min_length<2, K>;
-  template <class In> using output = Shape<In::dims[0], (In::dims[1] - K) / S + 1>;
+  // PyTorch's rule; it also guarantees every window holds at least one real sample.
+  static_assert(Pad >= 0 && 2 * Pad <= K, "MaxPool1D: padding must be in [0, K/2] (as torch.nn.MaxPool1d)");
+  // Pad = 0 keeps the historical name (summaries, docs).
+  static std::string name() {
+    return "MaxPool1D(k=" + std::to_string(K) + ", s=" + std::to_string(S) + (Pad ? ", p=" + std::to_string(Pad) : std::string()) + ")";
+  }
+  template <class In> static constexpr bool accepts = In::rank == 2 && In::dims[1] + 2 * Pad >= K;
+  template <class In> using expects = expects_rank_and_min_length<2, K - 2 * Pad>;
+  template <class In> using output = Shape<In::dims[0], (In::dims[1] + 2 * Pad - K) / S + 1>;
   template <class In> static constexpr int64_t num_params = 0;
   template <class In, class T, class B>
-  struct impl : LayerImplBase<T, B> {
+  struct impl : detail::maxpool1d_impl<In, K, S, Pad, (In::dims[1] + 2 * Pad - K) / S + 1, T, B> {
     using in_shape = In;
     using out_shape = output<In>;
-    static constexpr int64_t C = In::dims[0], L = In::dims[1], LO = out_shape::dims[1];
-    Tensor<int32_t, B> argmax;
-    static void init(T*, Rng&, Init) {}
-    void forward(const T* x, T* y, int64_t N, Context&) {
-      argmax.ensure({N, C, LO});
-      maxpool1d_forward(B{}, x, y, argmax.data(), N * C, L, int64_t(K), int64_t(S), LO);
-    }
-    void backward(const T*, const T*, const T* dy, T* dx, int64_t N, Context&) {
-      if (dx) maxpool1d_backward(B{}, dy, (const int32_t*)argmax.data(), dx, N * C, L, LO);
-    }
+  };
+};
+
+// Keras MaxPooling1D(K, S, padding="same") / tf.nn.max_pool1d(..., "SAME"). The padding depends on
+// L, and is asymmetric when pad_total is odd (the extra sample goes RIGHT, unlike PyTorch's
+// symmetric Pad), so it cannot be a MaxPool1D<K, S, Pad>. Padded samples are ignored (-inf).
+template <int K, int S = 1>
+struct MaxPool1DSame {
+  static_assert(K > 0 && S > 0, "MaxPool1DSame: kernel and stride must be positive");
+  template <int L> static constexpr int out_len = (L + S - 1) / S;
+  template <int L> static constexpr int pad_total = std::max((out_len<L> - 1) * S + K - L, 0);
+  template <int L> static constexpr int pad_left = pad_total<L> / 2;
+  static std::string name() { return "MaxPool1DSame(k=" + std::to_string(K) + ", s=" + std::to_string(S) + ")"; }
+  template <class In> static constexpr bool accepts = In::rank == 2 && In::dims[1] >= 1;
+  template <class In> using expects = expects_rank_and_min_length<2, 1>;
+  template <class In> using output = Shape<In::dims[0], out_len<In::dims[1]>>;
+  template <class In> static constexpr int64_t num_params = 0;
+  template <class In, class T, class B>
+  struct impl : detail::maxpool1d_impl<In, K, S, pad_left<In::dims[1]>, out_len<In::dims[1]>, T, B> {
+    using in_shape = In;
+    using out_shape = output<In>;
   };
 };
 
