@@ -1,6 +1,9 @@
 // mtlforgalspecz: MTLforGalSpecZ (Feng et al., A&A 706, A22, 2026) end to end — mock survey, data
 // preparation, training of the multi-task network and its ablations, evaluation, prediction on SDSS
 // and DESI files, and a report. Run without arguments for `reproduce` on a small mock survey.
+#if defined(GALML_HAVE_CUDA_BACKEND)
+#include "galml/backend/cuda/cuda.hpp"  // before any layer template (see run.hpp)
+#endif
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -15,15 +18,39 @@ using namespace mtl;
 
 namespace {
 
+// --device cuda: needs a build with the CUDA backend (CMake GALML_WITH_CUDA=ON defines
+// GALML_HAVE_CUDA_BACKEND for this example) and a usable device at run time.
+bool use_cuda(const std::string& dev) {
+  if (dev != "cuda") return false;
+#if defined(GALML_HAVE_CUDA_BACKEND)
+  GALML_CHECK(galml::cuda_available(), "--device cuda: no usable CUDA device (driver or GPU missing); run with --device cpu");
+  return true;
+#else
+  throw galml::Error("--device cuda: this binary was built without the CUDA backend; configure with -DGALML_WITH_CUDA=ON (docs/gpu.md) or use --device cpu");
+#endif
+}
+#if defined(GALML_HAVE_CUDA_BACKEND)
+using DeviceB = galml::cuda;
+#else
+using DeviceB = galml::cpu;  // never used: use_cuda() throws first
+#endif
+template <class NetT> TrainSummary train_on(bool cuda, const Dataset& d, const TrainConfig& c, const fs::path& out) {
+  return cuda ? train_net<NetT, DeviceB>(d, c, out) : train_net<NetT>(d, c, out);
+}
 template <class NetT>
-ModelRun train_and_eval(const std::string& key, const std::string& label, const Dataset& d, TrainConfig c, const fs::path& dir, int mc) {
+Predictions predict_on(bool cuda, const Dataset& d, const std::vector<int64_t>& idx, const fs::path& w, bool has_cls, bool has_reg, int mc, bool time_it) {
+  return cuda ? predict_net<NetT, DeviceB>(d, idx, w, has_cls, has_reg, mc, time_it) : predict_net<NetT>(d, idx, w, has_cls, has_reg, mc, time_it);
+}
+
+template <class NetT>
+ModelRun train_and_eval(const std::string& key, const std::string& label, const Dataset& d, TrainConfig c, const fs::path& dir, int mc, bool cuda = false) {
   std::fprintf(stderr, "== %s ==\n", label.c_str());
   ModelRun r; r.key = key; r.label = label;
-  r.train = train_net<NetT>(d, c, dir);
+  r.train = train_on<NetT>(cuda, d, c, dir);
   const bool cls = c.task != TaskSet::reg, reg = c.task != TaskSet::cls;
   std::vector<int64_t> test;
   for (auto i : d.test) if (c.task != TaskSet::reg || has_oh(d, i)) test.push_back(i);
-  r.pred = predict_net<NetT>(d, test, dir / "best.ckpt", cls, reg, key == "multitask" ? mc : 0, true);
+  r.pred = predict_on<NetT>(cuda, d, test, dir / "best.ckpt", cls, reg, key == "multitask" ? mc : 0, true);
   r.metrics = score(d, r.pred);
   galml::report::write_json(dir / "metrics.json", r.metrics);
   return r;
@@ -109,7 +136,7 @@ int main(int argc, char** argv) {
   tr->add_option("--out", t_out, "Run directory")->required();
   tr->add_option("--epochs", tc.epochs, "Epochs (paper: 100)");
   tr->add_option("--batch", tc.batch, "Batch size (paper: 128)");
-  tr->add_option("--device", t_device, "cpu (cuda: see docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
+  tr->add_option("--device", t_device, "cpu or cuda (GPU build: docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
   tr->add_option("--task", t_task, "both | cls | reg")->check(CLI::IsMember({"both", "cls", "reg"}));
   tr->add_flag("--no-attention", no_att, "Ablation without SE attention");
   tr->add_option("--padding", t_pad, "Convolution padding 0 or 1 (only 0 is built in this example)")->check(CLI::IsMember({0, 1}));
@@ -124,6 +151,8 @@ int main(int argc, char** argv) {
   ev->add_option("--run", e_run, "Run directory (with best.ckpt and config.json)")->required();
   ev->add_option("--data", e_data, "Prepared dataset")->required();
   ev->add_option("--mc", e_mc, "MC-dropout passes for σ (0 = off)");
+  std::string e_device = "cpu";
+  ev->add_option("--device", e_device, "cpu or cuda (GPU build: docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
   // predict
   auto* pr = app.add_subcommand("predict", "Predict class and metallicity for SDSS spec files, directories of them, or DESI coadds");
   fs::path pr_w, pr_out = "predictions.csv"; std::vector<std::string> pr_in; int pr_mc = 0;
@@ -144,16 +173,13 @@ int main(int argc, char** argv) {
   rep->add_option("--catalog", r_cat, "Real catalogue CSV (with --spectra)");
   rep->add_option("--seed", r_seed, "Seed");
   rep->add_option("--mc", r_mc, "MC-dropout passes");
-  rep->add_option("--device", r_device, "cpu (cuda: see docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
+  rep->add_option("--device", r_device, "cpu or cuda (GPU build: docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
   // summary
   auto* sum = app.add_subcommand("summary", "Print the layer table and parameter count");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) galml::set_num_threads(threads);
 
   try {
-    auto require_cpu = [](const std::string& dev) {
-      GALML_CHECK(dev == "cpu", "--device cuda: this build of the example runs on the CPU; the CUDA backend's status is in docs/gpu.md");
-    };
     if (*sum) { std::cout << galml::Model<NetMT>::summary(); return 0; }
     if (*mock) {
       galml::mock::MockOptions mo; mo.n_per_class = mock_n; mo.seed = mock_seed;
@@ -163,28 +189,29 @@ int main(int argc, char** argv) {
     }
     if (*prep) { prepare_dataset(p_spec, p_cat, p_out, p_n, p_seed); return 0; }
     if (*tr) {
-      require_cpu(t_device);
+      const bool cu = use_cuda(t_device);
       GALML_CHECK(t_pad == 0 && std::abs(t_dropout - 0.5) < 1e-12, "--padding 1 and --dropout other than 0.5 are network types: build them with galml::models::MTLforGalSpecZ<1, true, P>; this example instantiates the spec's defaults only");
       const auto d = load_dataset(t_data);
       tc.task = t_task == "both" ? TaskSet::both : t_task == "cls" ? TaskSet::cls : TaskSet::reg;
       tc.attention = !no_att;
       tc.init = t_init == "glorot" ? galml::Init::glorot_uniform : galml::Init::pytorch;
       TrainSummary s;
-      if (tc.task == TaskSet::both) s = no_att ? train_net<NetNoSE>(d, tc, t_out) : train_net<NetMT>(d, tc, t_out);
-      else if (tc.task == TaskSet::cls) s = train_net<NetCls>(d, tc, t_out);
-      else s = train_net<NetReg>(d, tc, t_out);
+      if (tc.task == TaskSet::both) s = no_att ? train_on<NetNoSE>(cu, d, tc, t_out) : train_on<NetMT>(cu, d, tc, t_out);
+      else if (tc.task == TaskSet::cls) s = train_on<NetCls>(cu, d, tc, t_out);
+      else s = train_on<NetReg>(cu, d, tc, t_out);
       std::printf("trained in %.1f s; best epoch %d; checkpoints in %s\n", s.seconds, s.best_epoch, t_out.string().c_str());
       return 0;
     }
     if (*ev) {
+      const bool cu = use_cuda(e_device);
       const auto d = load_dataset(e_data);
       const auto cfg = galml::report::read_json(e_run / "config.json");
       const std::string task = cfg.value("task", "both"); const bool att = cfg.value("attention", true);
       std::vector<int64_t> test; for (auto i : d.test) if (task != "reg" || has_oh(d, i)) test.push_back(i);
       Predictions p;
-      if (task == "both") p = att ? predict_net<NetMT>(d, test, e_run / "best.ckpt", true, true, e_mc, true) : predict_net<NetNoSE>(d, test, e_run / "best.ckpt", true, true, e_mc, true);
-      else if (task == "cls") p = predict_net<NetCls>(d, test, e_run / "best.ckpt", true, false, 0, true);
-      else p = predict_net<NetReg>(d, test, e_run / "best.ckpt", false, true, e_mc, true);
+      if (task == "both") p = att ? predict_on<NetMT>(cu, d, test, e_run / "best.ckpt", true, true, e_mc, true) : predict_on<NetNoSE>(cu, d, test, e_run / "best.ckpt", true, true, e_mc, true);
+      else if (task == "cls") p = predict_on<NetCls>(cu, d, test, e_run / "best.ckpt", true, false, 0, true);
+      else p = predict_on<NetReg>(cu, d, test, e_run / "best.ckpt", false, true, e_mc, true);
       auto m = score(d, p);
       galml::report::write_json(e_run / "metrics.json", m);
       std::cout << m.dump(2).substr(0, 4000) << "\n";
@@ -193,7 +220,7 @@ int main(int argc, char** argv) {
     if (*pr) return cmd_predict(pr_in, pr_w, pr_out, pr_mc);
 
     // reproduce (also the default)
-    require_cpu(r_device);
+    const bool rcu = use_cuda(r_device);
     const auto t0 = std::chrono::steady_clock::now();
     fs::create_directories(r_out);
     std::string desc;
@@ -212,10 +239,11 @@ int main(int argc, char** argv) {
     c.init = r_init == "glorot" ? galml::Init::glorot_uniform : galml::Init::pytorch;
     desc += ", batch " + std::to_string(r_batch) + ", " + (r_init == "glorot" ? "Glorot-uniform" : "PyTorch-default") + " initialisation";
     std::vector<ModelRun> runs;
-    runs.push_back(train_and_eval<NetMT>("multitask", "multi-task (SE)", d, c, r_out / "multitask", r_mc));
-    { auto c2 = c; c2.attention = false; runs.push_back(train_and_eval<NetNoSE>("noattention", "multi-task without SE", d, c2, r_out / "noattention", 0)); }
-    { auto c2 = c; c2.task = TaskSet::reg; runs.push_back(train_and_eval<NetReg>("single_reg", "single-task regression", d, c2, r_out / "single_reg", 0)); }
-    { auto c2 = c; c2.task = TaskSet::cls; runs.push_back(train_and_eval<NetCls>("single_cls", "single-task classification", d, c2, r_out / "single_cls", 0)); }
+    if (rcu) desc += ", trained on the GPU (CUDA)";
+    runs.push_back(train_and_eval<NetMT>("multitask", "multi-task (SE)", d, c, r_out / "multitask", r_mc, rcu));
+    { auto c2 = c; c2.attention = false; runs.push_back(train_and_eval<NetNoSE>("noattention", "multi-task without SE", d, c2, r_out / "noattention", 0, rcu)); }
+    { auto c2 = c; c2.task = TaskSet::reg; runs.push_back(train_and_eval<NetReg>("single_reg", "single-task regression", d, c2, r_out / "single_reg", 0, rcu)); }
+    { auto c2 = c; c2.task = TaskSet::cls; runs.push_back(train_and_eval<NetCls>("single_cls", "single-task classification", d, c2, r_out / "single_cls", 0, rcu)); }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_report(r_out, d, runs, desc, wall);
     std::printf("report: %s (metrics.json, SVG figures); wall time %.0f s\n", (r_out / "report.md").string().c_str(), wall);

@@ -1,6 +1,13 @@
 #pragma once
 // Training, evaluation and prediction for the MTLforGalSpecZ networks (spec §1.2-§1.4).
+// The CUDA backend's op overloads must be declared before the layer templates (model.hpp's qualified
+// backend_ops calls), so its header comes first.
+#if defined(GALML_HAVE_CUDA_BACKEND)
+#include "galml/backend/cuda/cuda.hpp"
+#endif
 #include <chrono>
+#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "data.hpp"
@@ -19,6 +26,7 @@
 #include "galml/train/memory_source.hpp"
 #include "galml/train/trainer.hpp"
 #include "galml/report/atomic_write.hpp"
+#include "galml/train/device_step.hpp"
 
 namespace mtl {
 
@@ -68,8 +76,14 @@ inline galml::train::InMemorySource<float> make_source(const Dataset& d, int spl
 
 struct TrainSummary { double seconds = 0; int best_epoch = 0; std::vector<galml::train::EpochRecord> history; };
 
-template <class NetT>
+template <class NetT, class B> TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::path& out);
+
+// B = galml::cpu: the Trainer (bit-identical resume). B = galml::cuda: train::DeviceTrainStep (losses,
+// Adam and the whole step on the GPU, replayed as a CUDA graph; docs/gpu.md).
+template <class NetT, class B = galml::cpu>
 TrainSummary train_net(const Dataset& d, const TrainConfig& c, const fs::path& out) {
+  if constexpr (!std::is_same_v<B, galml::cpu>) return train_net_device<NetT, B>(d, c, out);
+  else {
   using M = galml::Model<NetT>;
   galml::manual_seed(c.seed);
   M model(c.init);
@@ -104,6 +118,111 @@ TrainSummary train_net(const Dataset& d, const TrainConfig& c, const fs::path& o
                    {"parameters", M::num_params}, {"train_seconds", s.seconds}, {"best_epoch", s.best_epoch}};
   galml::report::write_file_atomic(out / "config.json", j.dump(2));
   return s;
+  }
+}
+
+// The device training loop: same data, losses (focal; masked MAE ÷N; MAE), DWA / fixed λ, Adam and
+// ReduceLROnPlateau as the CPU Trainer; checkpoints best.ckpt / last.ckpt (model weights, optimizer
+// state, epoch) and history.csv / history.json in the same format. Validation uses the training batch
+// size (the captured buffers); --resume is CPU-only.
+template <class NetT, class B>
+TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::path& out) {
+  using M = galml::Model<NetT, float, B>;
+  namespace gt = galml::train;
+  GALML_CHECK(!c.resume, "--resume is supported on the CPU only (the GPU run does not restore its step bit-identically)");
+  fs::create_directories(out);
+  galml::manual_seed(c.seed);
+  M model(c.init);
+  if (c.task != TaskSet::cls) {
+    double s = 0; int64_t n = 0;
+    for (int64_t i : d.train) if (has_oh(d, i)) { s += d.oh[size_t(i)]; ++n; }
+    if (n > 0) for (auto& p : model.parameter_info()) if (p.name == "heads.z.5.bias") {
+      const float v = float(s / double(n));
+      galml::allocator<B>::copy_from_host(model.params() + p.offset, &v, sizeof v);
+    }
+  }
+  std::vector<gt::DeviceTask> tasks;
+  if (c.task != TaskSet::reg) tasks.push_back(gt::DeviceTask::focal("cls", 0));
+  if (c.task == TaskSet::reg) tasks.push_back(gt::DeviceTask::mae("z", 0));
+  else if (c.task == TaskSet::both) tasks.push_back(gt::DeviceTask::masked_mae("z", 1));
+  auto train = make_source(d, 0, c.task, c.batch, true, c.seed);
+  auto val = make_source(d, 1, c.task, c.batch, false, c.seed);
+  gt::DeviceTrainStep<M> step(model, tasks, c.batch, {.graph = true, .adam = {.lr = c.lr}});
+  galml::optim::ReduceLROnPlateau sched({.factor = 0.1, .patience = 10});
+  galml::loss::DWA dwa(2, 1.0);
+  galml::loss::FixedWeights fixed{{1.0}};
+  const bool use_dwa = c.task == TaskSet::both;
+  TrainSummary s;
+  double best = std::numeric_limits<double>::infinity(), lr = c.lr;
+  const size_t K = tasks.size();
+  auto save = [&](const fs::path& p, int epoch) {
+    galml::StateDict sd;
+    sd.merge(model.state_dict(), "model.");
+    sd.merge(step.optimizer_state_dict(), "optim.");
+    sd.set_scalar<int64_t>("trainer.epoch", epoch);
+    sd.save(p);
+  };
+  for (int e = 1; e <= c.epochs; ++e) {
+    const auto t0 = std::chrono::steady_clock::now();
+    galml::train::EpochRecord r;
+    r.epoch = e; r.lr = lr;
+    r.lambda = use_dwa ? dwa.weights_for_epoch(e) : fixed.weights_for_epoch(e);
+    step.set_lambdas(r.lambda);
+    step.set_lr(lr);
+    train.start_epoch(e);
+    galml::train::Batch<float> b;
+    int64_t seen = 0; bool pending = false;
+    while (train.next(b)) { step.stage(b); seen += b.size(); if (pending) step.step(); pending = true; }
+    if (pending) step.step();
+    r.train_loss = step.take_means();  // the one read-back of the epoch
+    for (size_t k = 0; k < K; ++k)
+      GALML_CHECK(std::isfinite(r.train_loss[k]), "training diverged: task '", tasks[k].name, "' mean loss is ", r.train_loss[k], " in epoch ", e,
+                  " (lr ", lr, "); the last good checkpoint is ", (out / "last.ckpt").string());
+    const double tt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.samples_per_s = double(seen) / std::max(tt, 1e-9);
+    if (use_dwa) dwa.record_epoch(r.train_loss);
+    val.start_epoch(0);
+    while (val.next(b)) step.eval(b);
+    r.val_loss = step.take_eval_means();
+    for (size_t k = 0; k < K; ++k) { r.train_total += r.lambda[k] * r.train_loss[k]; r.val_total += r.lambda[k] * r.val_loss[k]; }
+    r.monitored = r.val_total;
+    lr = sched.step(r.monitored, lr);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.seconds += r.seconds;
+    s.history.push_back(r);
+    save(out / "last.ckpt", e);
+    if (r.monitored < best) { best = r.monitored; s.best_epoch = e; fs::copy_file(out / "last.ckpt", out / "best.ckpt", fs::copy_options::overwrite_existing); }
+    if (c.progress) {
+      std::fprintf(stderr, "epoch %d/%d [cuda%s] %.0f samples/s |", e, c.epochs, step.graph_ready() ? ", graph" : "", r.samples_per_s);
+      for (size_t k = 0; k < K; ++k) std::fprintf(stderr, " %s %.4g (λ %.3g)", tasks[k].name.c_str(), r.train_loss[k], r.lambda[k]);
+      std::fprintf(stderr, " | val %.4g lr %.3g\n", r.monitored, r.lr);
+    }
+  }
+  {
+    std::ofstream f(out / "history.csv");
+    f << "epoch,train_total,val_total,monitored,lr,seconds,samples_per_s";
+    for (auto& t : tasks) f << ",train_" << t.name;
+    for (auto& t : tasks) f << ",val_" << t.name;
+    for (auto& t : tasks) f << ",lambda_" << t.name;
+    f << "\n";
+    for (auto& r : s.history) {
+      f << r.epoch << "," << r.train_total << "," << r.val_total << "," << r.monitored << "," << r.lr << "," << r.seconds << "," << r.samples_per_s;
+      for (double v : r.train_loss) f << "," << v;
+      for (double v : r.val_loss) f << "," << v;
+      for (double v : r.lambda) f << "," << v;
+      f << "\n";
+    }
+  }
+  nlohmann::json hist{{"best_epoch", s.best_epoch}, {"device", "cuda"}, {"epochs", nlohmann::json::array()}};
+  for (auto& r : s.history)
+    hist["epochs"].push_back({{"epoch", r.epoch}, {"train_total", r.train_total}, {"val_total", r.val_total}, {"monitored", r.monitored}, {"lr", r.lr},
+                              {"seconds", r.seconds}, {"samples_per_s", r.samples_per_s}, {"train_loss", r.train_loss}, {"val_loss", r.val_loss}, {"lambda", r.lambda}});
+  galml::report::write_file_atomic(out / "history.json", hist.dump(2));
+  nlohmann::json j{{"network", c.task == TaskSet::both ? (c.attention ? "multi-task" : "multi-task without SE") : c.task == TaskSet::cls ? "single-task classification" : "single-task regression"},
+                   {"task", task_name(c.task)}, {"attention", c.attention}, {"epochs", c.epochs}, {"batch", c.batch}, {"seed", c.seed}, {"device", "cuda"},
+                   {"parameters", M::num_params}, {"train_seconds", s.seconds}, {"best_epoch", s.best_epoch}};
+  galml::report::write_file_atomic(out / "config.json", j.dump(2));
+  return s;
 }
 
 // Predictions of a trained model over dataset indices (eval mode), plus optional MC-dropout σ.
@@ -115,41 +234,59 @@ struct Predictions {
   double ms_per_spectrum_batched = 0, ms_per_spectrum_b1 = 0;
 };
 
-template <class NetT>
+template <class NetT, class B = galml::cpu>
 Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const fs::path& weights, bool has_cls, bool has_reg, int mc_passes, bool time_it) {
-  using M = galml::Model<NetT>;
+  using M = galml::Model<NetT, float, B>;
   M model;
   const auto sd = galml::StateDict::load(weights);
   model.load_state_dict(sd.contains("trainer.epoch") ? sd.sub("model.") : sd);  // a checkpoint or a plain state dict
   Predictions p; p.index = idx;
   const int64_t n = int64_t(idx.size()), bs = 256;
   galml::Tensor<float> x;
+  galml::Tensor<float, B> xd;
+  std::vector<float> out_cls, out_z;  // host copies of the head outputs
   auto fill = [&](int64_t b, int64_t m) {
     x = galml::Tensor<float>({m, 1, kPixels});
     for (int64_t k = 0; k < m; ++k) std::copy_n(d.flux.data() + idx[size_t(b + k)] * kPixels, kPixels, x.data() + k * kPixels);
+  };
+  auto host_out = [&](const char* head, std::vector<float>& v) {
+    const auto& t = model.output(head);
+    v.resize(size_t(t.numel()));
+    galml::allocator<B>::copy_to_host(v.data(), t.data(), v.size() * sizeof(float));
+  };
+  // forward on the model's device; outputs copied to the host (a no-op copy on the CPU)
+  auto forward = [&] {
+    if constexpr (std::is_same_v<B, galml::cpu>) model.forward(x);
+    else {
+      xd.ensure(x.shape());
+      galml::allocator<B>::copy_from_host(xd.data(), x.data(), size_t(x.numel()) * sizeof(float));
+      model.forward(xd);
+    }
+    if (has_cls) host_out("cls", out_cls);
+    if (has_reg) host_out("z", out_z);
   };
   model.eval();
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t b = 0; b < n; b += bs) {
     const int64_t m = std::min(bs, n - b);
     fill(b, m);
-    model.forward(x);
+    forward();
     for (int64_t k = 0; k < m; ++k) {
       if (has_cls) {
-        const float* l = model.output("cls").data() + k * 4;
+        const float* l = out_cls.data() + k * 4;
         const float mx = *std::max_element(l, l + 4);
         double e[4], s = 0; for (int c = 0; c < 4; ++c) { e[c] = std::exp(double(l[c] - mx)); s += e[c]; }
         int best = 0; for (int c = 0; c < 4; ++c) { p.probs.push_back(e[c] / s); if (l[c] > l[best]) best = c; }
         p.cls_pred.push_back(best);
       }
-      if (has_reg) p.oh_pred.push_back(model.output("z").data()[k]);
+      if (has_reg) p.oh_pred.push_back(out_z[size_t(k)]);
     }
   }
   p.ms_per_spectrum_batched = 1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(std::max<int64_t>(n, 1));
   if (time_it && n > 0) {  // batch-1 latency over up to 50 spectra
     const int64_t m = std::min<int64_t>(50, n);
     const auto t1 = std::chrono::steady_clock::now();
-    for (int64_t k = 0; k < m; ++k) { fill(k, 1); model.forward(x); }
+    for (int64_t k = 0; k < m; ++k) { fill(k, 1); forward(); }
     p.ms_per_spectrum_b1 = 1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() / double(m);
   }
   if (has_reg && mc_passes > 0) {  // MC dropout: dropout sampling on (paper §4.2.1), T passes
@@ -160,8 +297,8 @@ Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const
       for (int64_t b = 0; b < n; b += bs) {
         const int64_t m = std::min(bs, n - b);
         fill(b, m);
-        model.forward(x);
-        for (int64_t k = 0; k < m; ++k) passes[size_t(t) * size_t(n) + size_t(b + k)] = model.output("z").data()[k];
+        forward();
+        for (int64_t k = 0; k < m; ++k) passes[size_t(t) * size_t(n) + size_t(b + k)] = out_z[size_t(k)];
       }
     auto mcs = galml::metrics::mc_aggregate(passes, size_t(mc_passes), size_t(n), 1);
     p.oh_sigma.assign(mcs.std.begin(), mcs.std.end());

@@ -5,8 +5,11 @@
 #include "galml/backend/cuda/dense.cuh"
 #include "galml/backend/cuda/elementwise.cuh"
 #include "galml/backend/cuda/pool.cuh"
+#include "galml/backend/cuda/train.cuh"
 
 namespace galml::cuda_kernels {
 GALML_CUDA_OPS(template, float)
 GALML_CUDA_OPS(template, double)
+GALML_CUDA_TRAIN_OPS(template, float)
+GALML_CUDA_TRAIN_OPS(template, double)
 }  // namespace galml::cuda_kernels

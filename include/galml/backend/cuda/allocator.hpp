@@ -51,12 +51,29 @@ class CachingAllocator {
 
   enum Pool : int { tensors = 0, scratch = 1 };
 
+  // A graph's private pool: while one is active (begin_private .. end_private, around a CUDA-graph
+  // capture), freed blocks go to it instead of the shared free lists, and allocations look there first.
+  // The captured graph keeps using those addresses on every replay, so nothing outside the graph may
+  // be handed them until the graph is destroyed (release_private returns them to the shared lists).
+  struct PrivatePool;
+
   void* allocate(size_t bytes, Pool pool = tensors) {
     const size_t b = bucket(bytes);
     const Key key{pool, b};
     std::lock_guard<std::mutex> lk(m_);
     ++stats_.allocations;
     void* p = nullptr;
+    if (priv_) {
+      auto pit = priv_->free.find(key);
+      if (pit != priv_->free.end() && !pit->second.empty()) {
+        p = pit->second.back(); pit->second.pop_back();
+        stats_.bytes_cached -= b; ++stats_.cache_hits;
+        sizes_[p] = key;
+        stats_.bytes_in_use += b;
+        if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+        return p;
+      }
+    }
     auto it = free_.find(key);
     if (it != free_.end() && !it->second.empty()) {
       p = it->second.back(); it->second.pop_back();
@@ -85,7 +102,7 @@ class CachingAllocator {
     const Key key = it->second;
     const size_t b = key.bytes;
     sizes_.erase(it);
-    free_[key].push_back(p);
+    (priv_ ? priv_->free : free_)[key].push_back(p);
     stats_.bytes_in_use -= b; stats_.bytes_cached += b;
   }
 
@@ -96,6 +113,21 @@ class CachingAllocator {
   }
 
   AllocatorStats stats() const { std::lock_guard<std::mutex> lk(m_); return stats_; }
+
+  void begin_private(PrivatePool* pool) {
+    std::lock_guard<std::mutex> lk(m_);
+    GALML_CHECK(priv_ == nullptr, "CachingAllocator: a private pool is already active (one graph capture at a time)");
+    priv_ = pool;
+  }
+  void end_private() { std::lock_guard<std::mutex> lk(m_); priv_ = nullptr; }
+  // Hands a private pool's blocks back to the shared free lists; the graph that used them must be gone
+  // and the stream drained (this synchronises the stream first).
+  void release_private(PrivatePool* pool) {
+    GALML_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    std::lock_guard<std::mutex> lk(m_);
+    if (priv_ == pool) priv_ = nullptr;
+    for (auto& [k, v] : pool->free) { auto& dst = free_[k]; dst.insert(dst.end(), v.begin(), v.end()); v.clear(); }
+  }
 
  private:
   CachingAllocator() = default;
@@ -115,6 +147,10 @@ class CachingAllocator {
   std::unordered_map<Key, std::vector<void*>, KeyHash> free_;
   std::unordered_map<void*, Key> sizes_;
   AllocatorStats stats_;
+  PrivatePool* priv_ = nullptr;
+
+ public:
+  struct PrivatePool { std::unordered_map<Key, std::vector<void*>, KeyHash> free; };
 };
 
 inline AllocatorStats allocator_stats() { return CachingAllocator::instance().stats(); }

@@ -60,6 +60,10 @@ template <class T> void activation_backward(int a, const T* x, const T* y, const
   GALML_CUDA_LAUNCHED();
 }
 
+// Added to the dropout step on the device (kernels.hpp, dropout_offset_*): 0 unless a CUDA-graph train
+// step advances it, so a replayed graph draws a fresh mask each step while its kernel arguments stay fixed.
+__device__ unsigned long long g_dropout_step_offset = 0;
+
 // ---- Dropout: Philox4x32-10 exactly as galml::Philox4x32::block and backend_ops::dropout_bits. One
 // thread per group of 4 elements: they share one Philox block (counter word 0 = i >> 2). ----
 struct PhiloxOut { uint32_t v[4]; };
@@ -76,7 +80,8 @@ __device__ inline PhiloxOut philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2,
 }
 template <class T>
 __global__ void dropout_forward_kernel(const T* __restrict__ x, T* __restrict__ y, uint8_t* __restrict__ mask, int64_t n, T scale,
-                                       uint32_t thresh, uint64_t seed, uint64_t layer, uint64_t step) {
+                                       uint32_t thresh, uint64_t seed, uint64_t layer, uint64_t step_arg) {
+  const uint64_t step = step_arg + uint64_t(g_dropout_step_offset);
   const int64_t groups = (n + 3) / 4;
   const uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32) ^ uint32_t(step >> 32);
   GALML_GRID_STRIDE(g, groups) {

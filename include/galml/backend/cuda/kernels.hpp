@@ -30,6 +30,30 @@ template <class T> void add_inplace(T* y, const T* x, int64_t n);
 template <class T> void scale_rows(const T* x, const T* s, T* y, int64_t rows, int64_t L);
 template <class T> void scale_rows_backward(const T* x, const T* s, const T* dy, T* dx, T* ds, int64_t rows, int64_t L);
 
+// ---- training step (train.cuh) ----
+// Losses: one block, deterministic. value/denominator -> *loss_out (nullable), += value*N -> *sum_out
+// (nullable); grad (nullable) = λ·dL/dpred with λ = *weight (nullable: 1), added to grad when accumulate.
+// Denominator: (mask_count ? kept rows : N) · (1 for focal, D for MAE); 0 kept rows give value 0, grad 0.
+template <class T> void focal_loss(const T* z, const T* target, const T* mask, int64_t N, int64_t D, const T* alpha, double default_alpha,
+                                   double gamma, bool soft, bool mask_count, const T* weight, T* grad, bool accumulate, T* loss_out, double* sum_out);
+template <class T> void mae_loss(const T* pred, const T* target, const T* mask, int64_t N, int64_t D, bool mask_count, const T* weight,
+                                 T* grad, bool accumulate, T* loss_out, double* sum_out);
+enum AdamFlags : int { adam_decoupled = 1, adam_amsgrad = 2, adam_keras_eps = 4 };
+// hyper {lr, beta1, beta2, weight_decay} (device doubles), t (device step counter), coef [4] (device).
+template <class T> void adam_prepare(const double* hyper, int64_t* t, T* coef);
+template <class T> void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef, double beta1, double beta2, double eps,
+                                    double wd, int flags);
+// Device-side offset added to every dropout step (0 by default; CUDA-graph train steps advance it).
+void dropout_offset_add(uint64_t d);  // queued on the stream (capturable)
+uint64_t dropout_offset_get();        // synchronises
+void dropout_offset_set(uint64_t v);  // synchronises
+
+#define GALML_CUDA_TRAIN_OPS(PREFIX, T)                                                                                     \
+  PREFIX void focal_loss<T>(const T*, const T*, const T*, int64_t, int64_t, const T*, double, double, bool, bool, const T*, T*, bool, T*, double*); \
+  PREFIX void mae_loss<T>(const T*, const T*, const T*, int64_t, int64_t, bool, const T*, T*, bool, T*, double*);          \
+  PREFIX void adam_prepare<T>(const double*, int64_t*, T*);                                                                \
+  PREFIX void adam_update<T>(T*, const T*, T*, T*, T*, int64_t, const T*, double, double, double, double, int);
+
 // The list of ops, for `extern template` here and the explicit instantiations in galml_cuda.cu.
 #define GALML_CUDA_OPS(PREFIX, T)                                                                                          \
   PREFIX void conv1d_forward<T>(const T*, const T*, const T*, T*, int64_t, const ConvDims&);                               \
@@ -52,6 +76,8 @@ template <class T> void scale_rows_backward(const T* x, const T* s, const T* dy,
 #ifndef GALML_CUDA_BUILDING_LIBRARY
 GALML_CUDA_OPS(extern template, float)
 GALML_CUDA_OPS(extern template, double)
+GALML_CUDA_TRAIN_OPS(extern template, float)
+GALML_CUDA_TRAIN_OPS(extern template, double)
 #endif
 
 }  // namespace galml::cuda_kernels

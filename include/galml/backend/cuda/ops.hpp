@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstdint>
 
+#include "galml/backend/cpu/fused.hpp"  // AdamFlag, and the CPU twins of the training-step ops
 #include "galml/backend/cpu/ops.hpp"  // Act and Conv1dDims: the op signatures are shared with the CPU backend
 #include "galml/backend/cuda/allocator.hpp"
 #include "galml/backend/cuda/kernels.hpp"
@@ -17,6 +18,9 @@ namespace galml::backend_ops {
 // The library is instantiated for these two; another scalar type fails here rather than at link time.
 template <class T> concept cuda_scalar = std::same_as<T, float> || std::same_as<T, double>;
 
+static_assert(int(adam_decoupled) == int(cuda_kernels::adam_decoupled) && int(adam_amsgrad) == int(cuda_kernels::adam_amsgrad) &&
+                  int(adam_keras_eps) == int(cuda_kernels::adam_keras_eps),
+              "galml: backend_ops::AdamFlag and cuda_kernels::AdamFlags disagree");
 static_assert(int(Act::relu) == cuda_kernels::act_relu && int(Act::sigmoid) == cuda_kernels::act_sigmoid &&
                   int(Act::tanh) == cuda_kernels::act_tanh && int(Act::gelu) == cuda_kernels::act_gelu,
               "galml: backend_ops::Act and cuda_kernels::ActCode disagree");
@@ -74,4 +78,24 @@ template <cuda_scalar T> void scale_rows_backward(cuda, const T* x, const T* s, 
   cuda_kernels::scale_rows_backward(x, s, dy, dx, ds, rows, L);
 }
 
+}  // namespace galml::backend_ops
+
+// ---- training step (CPU twins with the same signatures: backend/cpu/fused.hpp) ----
+namespace galml::backend_ops {
+template <cuda_scalar T>
+void focal_loss(cuda, const T* z, const T* target, const T* mask, int64_t N, int64_t D, const T* alpha, double default_alpha, double gamma,
+                bool soft, bool mask_count, const T* weight, T* grad, bool accumulate, T* loss_out, double* sum_out) {
+  cuda_kernels::focal_loss(z, target, mask, N, D, alpha, default_alpha, gamma, soft, mask_count, weight, grad, accumulate, loss_out, sum_out);
+}
+template <cuda_scalar T>
+void mae_loss(cuda, const T* pred, const T* target, const T* mask, int64_t N, int64_t D, bool mask_count, const T* weight, T* grad,
+              bool accumulate, T* loss_out, double* sum_out) {
+  cuda_kernels::mae_loss(pred, target, mask, N, D, mask_count, weight, grad, accumulate, loss_out, sum_out);
+}
+template <cuda_scalar T> void adam_prepare(cuda, const double* hyper, int64_t* t, T* coef) { cuda_kernels::adam_prepare(hyper, t, coef); }
+template <cuda_scalar T>
+void adam_update(cuda, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef, double beta1, double beta2, double eps, double wd,
+                 int flags) {
+  cuda_kernels::adam_update(p, g, m, v, vmax, n, coef, beta1, beta2, eps, wd, flags);
+}
 }  // namespace galml::backend_ops

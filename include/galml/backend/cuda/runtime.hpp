@@ -92,9 +92,31 @@ inline cublasHandle_t cublas() {
     // precision loss. Atomics stay disallowed (the default), so cuBLAS results are deterministic.
     GALML_CUBLAS_CHECK(cublasSetMathMode(hh, CUBLAS_DEFAULT_MATH));
     GALML_CUBLAS_CHECK(cublasSetAtomicsMode(hh, CUBLAS_ATOMICS_NOT_ALLOWED));
+    // An explicit workspace: cuBLAS then never allocates during a CUDA-graph capture, and eager calls
+    // and captured ones choose the same algorithms (graph replays bit-identical to eager steps).
+    void* ws = nullptr;
+    const size_t ws_bytes = size_t(32) << 20;
+    GALML_CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
+    GALML_CUBLAS_CHECK(cublasSetWorkspace(hh, ws, ws_bytes));
     return hh;
   }();
   return h;
+}
+
+// TF32 tensor-core GEMMs (10-bit mantissa inputs, FP32 accumulate) for every galml cuBLAS call, or
+// plain FP32 (the default). Global: affects all models on the device.
+inline void set_tf32(bool on) {
+  GALML_CUBLAS_CHECK(cublasSetMathMode(cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+}
+inline bool tf32_enabled() {
+  cublasMath_t m{};
+  GALML_CUBLAS_CHECK(cublasGetMathMode(cublas(), &m));
+  return (int(m) & int(CUBLAS_TF32_TENSOR_OP_MATH)) != 0;
+}
+// Deterministic cuBLAS (atomics off, the default) or atomics allowed (may be faster, results may vary
+// in the last bits between runs).
+inline void set_deterministic(bool on) {
+  GALML_CUBLAS_CHECK(cublasSetAtomicsMode(cublas(), on ? CUBLAS_ATOMICS_NOT_ALLOWED : CUBLAS_ATOMICS_ALLOWED));
 }
 
 // Waits for every op queued so far (needed before reading device results on the host by other means

@@ -1,0 +1,110 @@
+// MTLforGalSpecZ on the GPU: the whole training step (forward, focal + masked-MAE losses on the device,
+// backward, fused Adam) at batch 128, eager and replayed as one CUDA graph, FP32 and TF32; inference
+// (eval-mode forward) at batch 1024, eager and as a graph. Prints samples/s (median of 5 timed runs,
+// each over many steps, host clock around a synchronised stream). Compare with
+// benchmarks/compare_pytorch_cuda.py on the same machine (docs/gpu.md).
+//
+//   bench_cuda_mtlforgalspecz [--steps 60] [--quick]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "galml/backend/cuda/cuda.hpp"
+#include "galml/backend/cuda/graph.hpp"
+#include "galml/galml.hpp"
+#include "galml/models/mtlforgalspecz.hpp"
+#include "galml/train/device_step.hpp"
+
+using namespace galml;
+using MtlNet = models::MTLforGalSpecZ<0, true, 0.5>;
+using M = Model<MtlNet, float, cuda>;
+constexpr int64_t kPix = 5161;
+
+static train::Batch<float> make_batch(int64_t N, uint64_t s) {
+  Rng r(17, s);
+  train::Batch<float> b;
+  b.x = Tensor<float>({N, 1, kPix});
+  for (int64_t i = 0; i < b.x.numel(); ++i) b.x[i] = float(r.normal());
+  std::vector<float> cls(static_cast<size_t>(N)), z(static_cast<size_t>(N)), m(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) { cls[size_t(i)] = float(int64_t(i * 7 + s) % 4); z[size_t(i)] = float(8.5 + 0.2 * r.normal()); m[size_t(i)] = cls[size_t(i)] == 0 ? 1.f : 0.f; }
+  b.targets = {cls, z};
+  b.masks = {{}, m};
+  return b;
+}
+
+static double median(std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
+template <class F> static double time_s(F&& f) {
+  cuda_rt::synchronize();
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  cuda_rt::synchronize();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+static double bench_train(bool graph, bool tf32, int steps, const std::vector<train::Batch<float>>& batches, double* loss0) {
+  manual_seed(1);
+  M model;
+  train::DeviceTrainStep<M> ds(model, {train::DeviceTask::focal("cls", 0), train::DeviceTask::masked_mae("z", 1)}, 128,
+                               {.graph = graph, .tf32 = tf32});
+  size_t k = 0;
+  auto run = [&](int n) {
+    for (int i = 0; i < n; ++i) { ds.stage(batches[k++ % batches.size()]); ds.step(); }
+  };
+  run(5);
+  if (loss0) *loss0 = ds.last_losses()[0];
+  std::vector<double> r;
+  for (int rep = 0; rep < 5; ++rep) r.push_back(double(steps) * 128.0 / time_s([&] { run(steps); }));
+  const auto l = ds.last_losses();
+  if (!std::isfinite(l[0]) || !std::isfinite(l[1])) std::printf("WARNING: non-finite loss\n");
+  return median(r);
+}
+
+static double bench_infer(bool graph, bool tf32, int iters) {
+  cuda_rt::set_tf32(tf32);
+  manual_seed(2);
+  M model;
+  model.eval();
+  auto xb = make_batch(1024, 99);
+  auto x = to_device(xb.x);
+  model.forward(x);
+  cuda_rt::Graph g;
+  if (graph) g.capture([&] { model.forward(x); });
+  auto run = [&] { for (int i = 0; i < iters; ++i) { if (graph) g.launch(); else model.forward(x); } };
+  run();
+  std::vector<double> r;
+  for (int rep = 0; rep < 5; ++rep) r.push_back(double(iters) * 1024.0 / time_s(run));
+  cuda_rt::set_tf32(false);
+  return median(r);
+}
+
+int main(int argc, char** argv) {
+  int steps = 60, iters = 20;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--quick")) { steps = 10; iters = 4; }
+  }
+  if (!cuda_available()) { std::printf("no CUDA device: nothing to measure\n"); return 0; }
+  const auto info = cuda_rt::device_info();
+  std::printf("device: %s (cc %d.%d, %d SMs), CUDA runtime %d, driver %d\n", info.name.c_str(), info.cc_major, info.cc_minor, info.sm_count,
+              info.runtime_version, info.driver_version);
+  std::vector<train::Batch<float>> batches;
+  for (int i = 0; i < 8; ++i) batches.push_back(make_batch(128, uint64_t(i)));
+  struct Row { std::string what; double v; };
+  std::vector<Row> rows;
+  double l0 = 0;
+  rows.push_back({"train step b128 FP32 eager", bench_train(false, false, steps, batches, &l0)});
+  rows.push_back({"train step b128 FP32 CUDA graph", bench_train(true, false, steps, batches, nullptr)});
+  rows.push_back({"train step b128 TF32 eager", bench_train(false, true, steps, batches, nullptr)});
+  rows.push_back({"train step b128 TF32 CUDA graph", bench_train(true, true, steps, batches, nullptr)});
+  cuda_rt::set_tf32(false);
+  rows.push_back({"inference b1024 FP32 eager", bench_infer(false, false, iters)});
+  rows.push_back({"inference b1024 FP32 CUDA graph", bench_infer(true, false, iters)});
+  rows.push_back({"inference b1024 TF32 CUDA graph", bench_infer(true, true, iters)});
+  std::printf("first-steps focal loss %.4f\n", l0);
+  std::printf("%-36s %14s\n", "galml (CUDA)", "samples/s");
+  for (auto& r : rows) std::printf("GALML %-36s %14.0f\n", r.what.c_str(), r.v);
+  return 0;
+}

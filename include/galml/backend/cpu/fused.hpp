@@ -1,0 +1,97 @@
+#pragma once
+// CPU twins of the CUDA training-step ops (backend/cuda/train.cuh): the same backend_ops signatures
+// with the `cpu` tag, so train::DeviceTrainStep is written once for both backends. Values and
+// gradients come from the galml::loss structs and follow optim::Adam exactly; the CUDA versions match
+// them to rounding (tests/cuda/test_cuda_train.cpp).
+//
+//   focal_loss / mae_loss: value -> *loss_out, += value·N -> *sum_out, grad = λ·dL/dpred (λ = *weight,
+//     nullptr = 1; added to grad when accumulate). mask_count: divide by the kept rows (a plain loss
+//     given a mask), else by N (Masked<Loss>, MTLforGalSpecZ Eq. 7). One difference: a focal target that
+//     is not a class index throws here and gives a NaN loss on the GPU.
+//   adam_prepare: t += 1, coef = {lr/bc1, sqrt(bc2), lr·sqrt(bc2)/bc1, 1 − lr·wd} from hyper {lr, β1, β2, wd}.
+//   adam_update: the optim::Adam / AdamW element update over the whole parameter buffer.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "galml/core/backend.hpp"
+#include "galml/loss/focal.hpp"
+#include "galml/loss/mae.hpp"
+#include "galml/loss/masked.hpp"
+
+namespace galml::backend_ops {
+
+enum AdamFlag : int { adam_decoupled = 1, adam_amsgrad = 2, adam_keras_eps = 4 };
+
+namespace fused_detail {
+template <class T>
+inline void finish(const std::vector<T>& g, T* grad, int64_t n, const T* weight, bool accumulate) {
+  if (!grad) return;
+  const T w = weight ? *weight : T(1);
+  for (int64_t i = 0; i < n; ++i) grad[i] = accumulate ? grad[i] + w * g[size_t(i)] : w * g[size_t(i)];
+}
+template <class T> inline void store(T v, int64_t N, T* loss_out, double* sum_out) {
+  if (loss_out) *loss_out = v;
+  if (sum_out) *sum_out += double(v) * double(N);
+}
+}  // namespace fused_detail
+
+template <class T>
+void focal_loss(cpu, const T* z, const T* target, const T* mask, int64_t N, int64_t D, const T* alpha, double default_alpha, double gamma,
+                bool soft, bool mask_count, const T* weight, T* grad, bool accumulate, T* loss_out, double* sum_out) {
+  if (N <= 0) return;
+  loss::FocalLoss f;
+  if (alpha) f.alpha.assign(alpha, alpha + D);
+  f.default_alpha = default_alpha; f.gamma = gamma; f.soft_targets = soft;
+  std::vector<T> g(grad ? size_t(N * D) : 0);
+  T* gp = grad ? g.data() : nullptr;
+  const T v = mask_count ? f.forward_backward(z, target, N, D, gp, mask)
+                         : loss::Masked<loss::FocalLoss>{f, loss::Normalize::batch}.forward_backward(z, target, N, D, gp, mask);
+  fused_detail::finish(g, grad, N * D, weight, accumulate);
+  fused_detail::store(v, N, loss_out, sum_out);
+}
+
+template <class T>
+void mae_loss(cpu, const T* pred, const T* target, const T* mask, int64_t N, int64_t D, bool mask_count, const T* weight, T* grad,
+              bool accumulate, T* loss_out, double* sum_out) {
+  if (N <= 0) return;
+  std::vector<T> g(grad ? size_t(N * D) : 0);
+  T* gp = grad ? g.data() : nullptr;
+  const T v = mask_count ? loss::MAE{}.forward_backward(pred, target, N, D, gp, mask)
+                         : loss::Masked<loss::MAE>{}.forward_backward(pred, target, N, D, gp, mask);
+  fused_detail::finish(g, grad, N * D, weight, accumulate);
+  fused_detail::store(v, N, loss_out, sum_out);
+}
+
+template <class T>
+void adam_prepare(cpu, const double* hyper, int64_t* t, T* coef) {
+  const int64_t s = ++*t;
+  const double lr = hyper[0], bc1 = 1 - std::pow(hyper[1], double(s)), bc2 = 1 - std::pow(hyper[2], double(s));
+  coef[0] = T(lr / bc1);
+  coef[1] = T(std::sqrt(bc2));
+  coef[2] = T(lr * std::sqrt(bc2) / bc1);
+  coef[3] = T(1 - lr * hyper[3]);
+}
+
+template <class T>
+void adam_update(cpu, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef, double beta1, double beta2, double eps, double wd,
+                 int flags) {
+  const T b1 = T(beta1), b2 = T(beta2), omb1 = T(1 - beta1), omb2 = T(1 - beta2), e = T(eps), w = T(wd);
+  const T step_size = coef[0], bc2_sqrt = coef[1], keras_step = coef[2], decay = coef[3];
+  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
+  for (int64_t i = 0; i < n; ++i) {
+    T gi = g[i];
+    if (wd != 0) {
+      if (decoupled) p[i] *= decay;
+      else gi = gi + w * p[i];
+    }
+    m[i] = b1 * m[i] + omb1 * gi;
+    v[i] = b2 * v[i] + omb2 * gi * gi;
+    T vv = v[i];
+    if (ams) vv = vmax[i] = std::max(vmax[i], v[i]);
+    if (keras) p[i] -= keras_step * (m[i] / (std::sqrt(vv) + e));
+    else p[i] -= step_size * (m[i] / (std::sqrt(vv) / bc2_sqrt + e));
+  }
+}
+
+}  // namespace galml::backend_ops

@@ -1,0 +1,213 @@
+#pragma once
+// Training-step kernels: focal and (masked) MAE losses that write their value into a device scalar and
+// their λ-weighted gradient into the head's gradient buffer, a fused Adam/AdamW update over the whole
+// contiguous parameter buffer, and the device-side dropout step offset used by CUDA-graph replays.
+//
+// Every loss kernel is ONE block with a fixed per-thread row order and a fixed shared-memory tree, so
+// values are deterministic (and graph replays are bit-identical to eager steps). Losses are summed in
+// double, as the CPU losses do.
+#include <cmath>
+
+#include "galml/backend/cuda/common.cuh"
+#include "galml/backend/cuda/kernels.hpp"
+
+namespace galml::cuda_kernels {
+
+// ---- dropout step offset (see kernels.hpp) ----
+__global__ void dropout_offset_add_kernel(unsigned long long d) { g_dropout_step_offset += d; }
+void dropout_offset_add(uint64_t d) {
+  dropout_offset_add_kernel<<<1, 1, 0, cuda_rt::stream()>>>((unsigned long long)d);
+  GALML_CUDA_LAUNCHED();
+}
+uint64_t dropout_offset_get() {
+  unsigned long long v = 0;
+  GALML_CUDA_CHECK(cudaMemcpyFromSymbolAsync(&v, g_dropout_step_offset, sizeof v, 0, cudaMemcpyDeviceToHost, cuda_rt::stream()));
+  GALML_CUDA_CHECK(cudaStreamSynchronize(cuda_rt::stream()));
+  return uint64_t(v);
+}
+void dropout_offset_set(uint64_t v) {
+  const unsigned long long h = v;
+  GALML_CUDA_CHECK(cudaMemcpyToSymbolAsync(g_dropout_step_offset, &h, sizeof h, 0, cudaMemcpyHostToDevice, cuda_rt::stream()));
+  GALML_CUDA_CHECK(cudaStreamSynchronize(cuda_rt::stream()));
+}
+
+// Block-wide sum of one double per thread (fixed tree); every thread gets the total.
+__device__ inline double block_sum(double v, double* sh) {
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int w = kThreads / 2; w > 0; w >>= 1) {
+    if (int(threadIdx.x) < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+    __syncthreads();
+  }
+  const double r = sh[0];
+  __syncthreads();
+  return r;
+}
+
+template <class T> __device__ inline bool row_kept(const T* mask, int64_t i) { return mask == nullptr || mask[i] != T(0); }
+
+// Writes value/denominator into loss_out and adds value/denominator * N into sum_out (thread 0).
+template <class T>
+__device__ inline void finish_loss(double total, double denom, int64_t N, T* loss_out, double* sum_out) {
+  if (threadIdx.x == 0) {
+    const T v = denom > 0 ? T(total / denom) : T(0);
+    if (loss_out) *loss_out = v;
+    if (sum_out) *sum_out += double(v) * double(N);
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) focal_loss_kernel(const T* __restrict__ z, const T* __restrict__ target, const T* __restrict__ mask,
+                                  int64_t N, int64_t D, const T* __restrict__ alpha, double default_alpha, double gamma, bool soft,
+                                  bool mask_count, const T* __restrict__ weight, T* __restrict__ grad, bool accumulate,
+                                  T* __restrict__ loss_out, double* __restrict__ sum_out) {
+  __shared__ double sh[kThreads];
+  double kept = 0;
+  if (mask_count) for (int64_t i = threadIdx.x; i < N; i += blockDim.x) kept += row_kept(mask, i) ? 1.0 : 0.0;
+  const double denom = mask_count ? block_sum(kept, sh) : double(N);
+  const double scale = denom > 0 ? 1.0 / denom : 0.0;
+  const T w = weight ? *weight : T(1);
+  double total = 0;
+  for (int64_t i = threadIdx.x; i < N; i += blockDim.x) {
+    const T* zi = z + i * D;
+    T* g = grad ? grad + i * D : nullptr;
+    if (!row_kept(mask, i) || !(denom > 0)) {
+      if (g && !accumulate) for (int64_t c = 0; c < D; ++c) g[c] = T(0);
+      continue;
+    }
+    double m = -INFINITY;
+    for (int64_t c = 0; c < D; ++c) m = fmax(m, double(zi[c]));
+    double s = 0;
+    for (int64_t c = 0; c < D; ++c) s += exp(double(zi[c]) - m);
+    const double lse = m + log(s);
+    int64_t cls = -1;
+    bool bad = false;
+    if (!soft) {
+      const double t = double(target[i]);
+      bad = !(isfinite(t) && t >= 0 && t < double(D) && t == floor(t));
+      cls = bad ? 0 : int64_t(t);
+    }
+    double li = 0, yh = 0;
+    for (int64_t c = 0; c < D; ++c) {
+      const double y = soft ? double(target[i * D + c]) : (c == cls ? 1.0 : 0.0);
+      if (y == 0) continue;
+      const double lp = double(zi[c]) - lse, p = exp(lp), om = -expm1(lp), a = alpha ? double(alpha[c]) : default_alpha;
+      const double omg = pow(om, gamma);
+      li -= a * y * omg * lp;
+      const double gterm = (gamma == 0 || om <= 0) ? 0.0 : gamma * pow(om, gamma - 1) * p * lp;
+      yh += y * (a * (gterm - omg));
+    }
+    if (bad) li = NAN;  // not a class index: poison the value (the CPU loss throws)
+    total += li;
+    if (g)
+      for (int64_t c = 0; c < D; ++c) {
+        const double y = soft ? double(target[i * D + c]) : (c == cls ? 1.0 : 0.0);
+        double hc = 0;
+        if (y != 0) {
+          const double lp = double(zi[c]) - lse, p = exp(lp), om = -expm1(lp), a = alpha ? double(alpha[c]) : default_alpha;
+          const double omg = pow(om, gamma);
+          const double gterm = (gamma == 0 || om <= 0) ? 0.0 : gamma * pow(om, gamma - 1) * p * lp;
+          hc = a * (gterm - omg);
+        }
+        T gv = T(scale * (y * hc - exp(double(zi[c]) - lse) * yh));  // rounded to T like the CPU loss, then λ·g in T
+        if (bad) gv = T(NAN);
+        g[c] = accumulate ? g[c] + w * gv : w * gv;
+      }
+  }
+  total = block_sum(total, sh);
+  finish_loss(total, denom, N, loss_out, sum_out);
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) mae_loss_kernel(const T* __restrict__ pred, const T* __restrict__ target, const T* __restrict__ mask, int64_t N,
+                                int64_t D, bool mask_count, const T* __restrict__ weight, T* __restrict__ grad, bool accumulate,
+                                T* __restrict__ loss_out, double* __restrict__ sum_out) {
+  __shared__ double sh[kThreads];
+  double kept = 0;
+  if (mask_count) for (int64_t i = threadIdx.x; i < N; i += blockDim.x) kept += row_kept(mask, i) ? 1.0 : 0.0;
+  const double denom = (mask_count ? block_sum(kept, sh) : double(N)) * double(D);
+  const double scale = denom > 0 ? 1.0 / denom : 0.0;
+  const T w = weight ? *weight : T(1);
+  double total = 0;
+  for (int64_t j = threadIdx.x; j < N * D; j += blockDim.x) {
+    const bool k = row_kept(mask, j / D) && denom > 0;
+    T gv = T(0);
+    if (k) {
+      const double r = double(pred[j]) - double(target[j]);
+      total += fabs(r);
+      gv = T(r > 0 ? scale : r < 0 ? -scale : 0.0);
+    }
+    if (grad) grad[j] = accumulate ? grad[j] + w * gv : w * gv;
+  }
+  total = block_sum(total, sh);
+  finish_loss(total, denom, N, loss_out, sum_out);
+}
+
+template <class T>
+void focal_loss(const T* z, const T* target, const T* mask, int64_t N, int64_t D, const T* alpha, double default_alpha, double gamma,
+                bool soft, bool mask_count, const T* weight, T* grad, bool accumulate, T* loss_out, double* sum_out) {
+  if (N <= 0) return;
+  focal_loss_kernel<T><<<1, kThreads, 0, cuda_rt::stream()>>>(z, target, mask, N, D, alpha, default_alpha, gamma, soft, mask_count, weight,
+                                                              grad, accumulate, loss_out, sum_out);
+  GALML_CUDA_LAUNCHED();
+}
+template <class T>
+void mae_loss(const T* pred, const T* target, const T* mask, int64_t N, int64_t D, bool mask_count, const T* weight, T* grad,
+              bool accumulate, T* loss_out, double* sum_out) {
+  if (N <= 0) return;
+  mae_loss_kernel<T><<<1, kThreads, 0, cuda_rt::stream()>>>(pred, target, mask, N, D, mask_count, weight, grad, accumulate, loss_out, sum_out);
+  GALML_CUDA_LAUNCHED();
+}
+
+// ---- Adam / AdamW ----
+// hyper = {lr, beta1, beta2, weight_decay} (device, double); *t is the step counter (device). One thread:
+// t += 1 and coef = {lr/bc1, sqrt(bc2), lr*sqrt(bc2)/bc1, 1 - lr*wd} rounded to T exactly as the CPU
+// optimizer computes them. Separate from the update so every block of the update reads the same t.
+template <class T>
+__global__ void adam_prepare_kernel(const double* __restrict__ hyper, int64_t* __restrict__ t, T* __restrict__ coef) {
+  const int64_t s = *t + 1;
+  *t = s;
+  const double lr = hyper[0], bc1 = 1 - pow(hyper[1], double(s)), bc2 = 1 - pow(hyper[2], double(s));
+  coef[0] = T(lr / bc1);
+  coef[1] = T(sqrt(bc2));
+  coef[2] = T(lr * sqrt(bc2) / bc1);
+  coef[3] = T(1 - lr * hyper[3]);
+}
+template <class T> void adam_prepare(const double* hyper, int64_t* t, T* coef) {
+  adam_prepare_kernel<T><<<1, 1, 0, cuda_rt::stream()>>>(hyper, t, coef);
+  GALML_CUDA_LAUNCHED();
+}
+
+__device__ inline float d_sqrt(float v) { return sqrtf(v); }
+__device__ inline double d_sqrt(double v) { return sqrt(v); }
+
+template <class T>
+__global__ void adam_update_kernel(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v, T* __restrict__ vmax,
+                                   int64_t n, const T* __restrict__ coef, T b1, T b2, T omb1, T omb2, T eps, T wd, int flags) {
+  const T step_size = coef[0], bc2_sqrt = coef[1], keras_step = coef[2], decay = coef[3];
+  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    T gi = g[i], pi = p[i];
+    if (wd != T(0)) {
+      if (decoupled) pi *= decay;
+      else gi = gi + wd * pi;
+    }
+    const T mi = b1 * m[i] + omb1 * gi;
+    const T vi = b2 * v[i] + omb2 * gi * gi;
+    m[i] = mi; v[i] = vi;
+    T vv = vi;
+    if (ams) { vv = vmax[i] > vi ? vmax[i] : vi; vmax[i] = vv; }
+    if (keras) pi -= keras_step * (mi / (d_sqrt(vv) + eps));
+    else pi -= step_size * (mi / (d_sqrt(vv) / bc2_sqrt + eps));
+    p[i] = pi;
+  }
+}
+template <class T>
+void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef, double beta1, double beta2, double eps, double wd, int flags) {
+  if (n <= 0) return;
+  adam_update_kernel<T><<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(p, g, m, v, vmax, n, coef, T(beta1), T(beta2), T(1 - beta1),
+                                                                         T(1 - beta2), T(eps), T(wd), flags);
+  GALML_CUDA_LAUNCHED();
+}
+
+}  // namespace galml::cuda_kernels
