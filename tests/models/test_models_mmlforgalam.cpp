@@ -210,3 +210,83 @@ TEST_CASE("MMLforGalAM M4 fusion, reference frozen_random mode: fixed, seeded, n
   forward_backward(*a, /*expect_grads=*/false);
   CHECK(a->output().shape() == std::vector<int64_t>{2, 1024});
 }
+
+namespace {
+// One train-mode step of an end-to-end M4 at batch N on [0, 1] inputs (the existing helper expects
+// gradient on the first parameters, which here are the query kernel: zero by construction).
+template <class M>
+void m4_step(M& m, int64_t N = 2) {
+  Rng rng(9);
+  auto S = Tensor<float>::zeros({N, 1024}), I = Tensor<float>::zeros({N, 1024});
+  for (int64_t i = 0; i < N * 1024; ++i) { S[i] = float(rng.uniform()); I[i] = float(rng.uniform()); }
+  m.train();
+  const auto& y = m.forward({{"S", S}, {"I", I}});
+  REQUIRE(y.shape() == std::vector<int64_t>{N, 2});
+  CHECK(std::all_of(y.data(), y.data() + y.numel(), [](float v) { return std::isfinite(v); }));
+  auto dy = Tensor<float>::zeros({N, 2});
+  for (int64_t i = 0; i < dy.numel(); ++i) dy[i] = float(rng.normal());
+  m.zero_grad();
+  m.backward({dy.data()});
+  CHECK(std::all_of(m.grads(), m.grads() + M::num_params, [](float v) { return std::isfinite(v); }));
+}
+}  // namespace
+
+TEST_CASE("MMLforGalAM M4 end to end: 38,370,178 parameters, equals fusion -> min-max -> MLP", "[models][mmlforgalam]") {
+  // fusion 33,580,032 (attention) + 2,048 (LayerNorm) = 33,582,080; MLP 4,788,098 (test above);
+  // A7 MinMaxNormalize has no parameters: 33,582,080 + 4,788,098 = 38,370,178.
+  constexpr int64_t fusion = 33580032 + 2048, mlp = 4788098;
+  using E = Model<MMLforGalAM_M4<>>;
+  STATIC_REQUIRE(E::num_params == fusion + mlp);
+  STATIC_REQUIRE(E::num_params == 38370178);
+  STATIC_REQUIRE(Model<MMLforGalAM_M4<false>>::num_params == 38370178);
+  STATIC_REQUIRE(std::is_same_v<E::head_shape<0>, Shape<2>>);
+
+  // Same parameters in the two-network form give the same output (eval: no dropout), with the
+  // per-sample min-max computed by hand between them: the layer is exactly the data-side A7.
+  auto e = std::make_unique<E>(Init::glorot_uniform);
+  auto f = std::make_unique<Model<MMLforGalAM_M4Fusion<true>>>();
+  auto mlp_net = std::make_unique<Model<MMLforGalAM_M4MLP>>();
+  Rng rng(21);
+  for (int64_t i = 0; i < fusion; i += 101) e->params()[i] += float(rng.normal(0.0, 0.01));  // non-zero biases too
+  std::copy(e->params(), e->params() + fusion, f->params());
+  std::copy(e->params() + fusion, e->params() + fusion + mlp, mlp_net->params());
+  const int64_t N = 2;
+  auto S = Tensor<float>::zeros({N, 1024}), I = Tensor<float>::zeros({N, 1024});
+  for (int64_t i = 0; i < N * 1024; ++i) { S[i] = float(rng.uniform()); I[i] = float(rng.uniform()); }
+  e->eval(); f->eval(); mlp_net->eval();
+  const auto& fused = f->forward({{"S", S}, {"I", I}});
+  auto scaled = Tensor<float>::zeros({N, 1024});
+  for (int64_t n = 0; n < N; ++n) {
+    const float* r = fused.data() + n * 1024;
+    const double lo = *std::min_element(r, r + 1024), hi = *std::max_element(r, r + 1024);
+    REQUIRE(hi > lo);
+    for (int j = 0; j < 1024; ++j) scaled[n * 1024 + j] = float((double(r[j]) - lo) / (hi - lo));
+  }
+  const auto& want = mlp_net->forward(scaled);
+  const auto& got = e->forward({{"S", S}, {"I", I}});
+  REQUIRE(got.shape() == std::vector<int64_t>{N, 2});
+  for (int64_t i = 0; i < N * 2; ++i) CHECK(got.data()[i] == Approx(want.data()[i]).epsilon(1e-4).margin(1e-5));
+
+  // Trainable: one train step reaches the MLP, the LayerNorm and the value/output projections
+  // (through the min-max); the query and key projections get exactly zero gradient (one key token).
+  m4_step(*e);
+  for (const auto& info : e->parameter_info()) {
+    const float* g = e->grads() + info.offset;
+    INFO(info.name);
+    const bool any = std::any_of(g, g + info.numel, [](float v) { return v != 0.0f; });
+    const bool qk = info.name.find(".query.") != std::string::npos || info.name.find(".key.") != std::string::npos;
+    CHECK(any == !qk);
+  }
+}
+
+TEST_CASE("MMLforGalAM M4 end to end, frozen_random: only the MLP learns", "[models][mmlforgalam]") {
+  using E = Model<MMLforGalAM_M4<false>>;
+  auto e = std::make_unique<E>(Init::glorot_uniform);
+  int64_t frozen = 0;
+  for (auto r : frozen_ranges(*e)) frozen += r.size;
+  CHECK(frozen == 33580032 + 2048);
+  m4_step(*e);
+  const float* g = e->grads();
+  CHECK(std::all_of(g, g + frozen, [](float v) { return v == 0.0f; }));
+  CHECK(std::any_of(g + frozen, g + E::num_params, [](float v) { return v != 0.0f; }));
+}

@@ -7,6 +7,7 @@
 //   MMLforGalAM_M3        image 3x128x128 -> (logAge, [M/H]);      head "feature" = F_img (1024)
 //   MMLforGalAM_M4Fusion  (S = F_spec_sim, I = F_img) -> fused 1024 (rows A0-A6)
 //   MMLforGalAM_M4MLP     min-max-normalised fused 1024 -> (logAge, [M/H]) (rows B1-B7)
+//   MMLforGalAM_M4        (S, I) -> (logAge, [M/H]): A0-A7 + B1-B7 as ONE network, A7 = MinMaxNormalize
 //
 // The tables are Keras layouts (channels-last); galml is channels-first, so inputs are [N, 1, 4171]
 // and [N, 3, 128, 128], and the Flatten before the first Dense is FlattenChannelsLast (Keras' order:
@@ -29,6 +30,7 @@
 #include "galml/layers/flatten_channels_last.hpp"
 #include "galml/layers/frozen.hpp"
 #include "galml/layers/layernorm.hpp"
+#include "galml/layers/minmax.hpp"
 #include "galml/layers/pool1d.hpp"
 #include "galml/layers/pool2d.hpp"
 #include "galml/layers/reshape.hpp"
@@ -103,12 +105,14 @@ using MMLforGalAM_M3 = detail::flat_net<Input<"image", Bands, ImageSize, ImageSi
 inline constexpr std::array<int, 8> mml_m3_l2_layers{0, 2, 7, 9, 14, 16, 21, 23};
 
 // ---------------------------------------------------------------------------------------------
-// M4 = fusion (A0-A6) -> per-sample min-max (A7) -> MLP (B1-B7). galml has no per-sample min-max
-// LAYER, so the two halves are separate networks and A7 runs between them as data code
-// (galml::data::MinMaxNormalize applies the same (F - min) / (max - min); guard max == min). This is
-// exactly the reference code's path (fusion computed once for all samples as preprocessing, then the
-// MLP trained, spec §2.3 step 6-7); an end-to-end trainable M4 (spec §2.5 item 4, "trainable") would
-// need that layer and is not provided as one network.
+// M4 = fusion (A0-A6) -> per-sample min-max (A7) -> MLP (B1-B7), in two forms:
+//   * two networks, MMLforGalAM_M4Fusion and MMLforGalAM_M4MLP, with A7 between them as data code
+//     (galml::data::MinMaxNormalize, or the MinMaxNormalize layer as a one-layer net). This is the
+//     reference code's path (fusion computed once for all samples as preprocessing, then only the MLP
+//     trained, spec §2.3 steps 6-7);
+//   * one network, MMLforGalAM_M4<Trainable, Seed> (end of this file), with A7 the MinMaxNormalize
+//     layer, so gradients flow from the MLP through the min-max into the fusion (spec §2.5 item 4,
+//     "fusion=trainable"); MMLforGalAM_M4<false> is the reference path as one network.
 //
 // Fusion (33,582,080 parameters: attention 33,580,032 + LayerNorm 2,048). Keras MultiHeadAttention,
 // 8 heads, key_dim = value_dim = 1024 PER HEAD, query S, key = value I, each a single token.
@@ -135,12 +139,17 @@ template <bool Trainable>
 using mml_fusion_norm = std::conditional_t<Trainable, LayerNorm<kKerasLayerNormEps / 4>, Frozen<LayerNorm<kKerasLayerNormEps / 4>>>;
 }  // namespace detail
 
+namespace detail {
+template <bool Trainable, uint64_t Seed>
+using mml_fusion_inputs = Inputs<JoinConcat<0>,                                 // -> [S; A2] as 2 x 1024
+                                 Branch<"S", Shape<1024>, Reshape<1, 1024>>,    // A0-A1: F_spec_sim as one token
+                                 Branch<"I", Shape<1024>, Reshape<1, 1024>,     // A0-A1: F_img as one token
+                                        mml_attention<Trainable, Seed>>>;       // A2 (query-independent, see above)
+}  // namespace detail
+
 template <bool Trainable = false, uint64_t Seed = 42>
 using MMLforGalAM_M4Fusion =
-    Net<Inputs<JoinConcat<0>,                                        // -> [S; A2] as 2 x 1024
-               Branch<"S", Shape<1024>, Reshape<1, 1024>>,           // A0-A1: F_spec_sim as one token
-               Branch<"I", Shape<1024>, Reshape<1, 1024>,            // A0-A1: F_img as one token
-                      detail::mml_attention<Trainable, Seed>>>,      // A2 (query-independent, see above)
+    Net<detail::mml_fusion_inputs<Trainable, Seed>,
         Transpose,                                                   // 1024 x 2
         GlobalAvgPool1D,                                             // A3: (S + A2) / 2, also the A6 squeeze
         detail::mml_fusion_norm<Trainable>,                          // A4: == LayerNorm(eps 1e-3)(S + A2)
@@ -148,14 +157,34 @@ using MMLforGalAM_M4Fusion =
 
 // MLP on the min-max-normalised fused feature (4,788,098 parameters). Also "MMLforGalAMwithReal"
 // (the same network fed with fusion(F_spec_real, F_img)).
-using MMLforGalAM_M4MLP = Net<Input<"fused", 1024>,
-                              Dense<2048>, ReLU,      // B1
-                              Dense<1024>, ReLU,      // B2
-                              Dense<512>, ReLU,       // B3
-                              Dropout<0.2>,           // B4
-                              Dense<128>, ReLU,       // B5
-                              Dropout<0.2>,           // B6
-                              Dense<2>>;              // B7: scaled (logAge, [M/H])
+namespace detail {
+using mml_m4_mlp = layers<Dense<2048>, ReLU,      // B1
+                          Dense<1024>, ReLU,      // B2
+                          Dense<512>, ReLU,       // B3
+                          Dropout<0.2>,           // B4
+                          Dense<128>, ReLU,       // B5
+                          Dropout<0.2>,           // B6
+                          Dense<2>>;              // B7: scaled (logAge, [M/H])
+}  // namespace detail
+using MMLforGalAM_M4MLP = detail::flat_net<Input<"fused", 1024>, detail::mml_m4_mlp>;
+
+// The whole M4 as one network (38,370,178 parameters = fusion 33,582,080 + MLP 4,788,098), inputs
+// "S" = F_spec_sim and "I" = F_img, output the scaled (logAge, [M/H]). Parameters are laid out as
+// MMLforGalAM_M4Fusion's followed by MMLforGalAM_M4MLP's (same names up to the trunk index).
+//   Trainable = true (default here): the paper's reading, fusion and MLP trained end to end; the
+//     gradient reaches the fusion through A7 (MinMaxNormalize: through every element and the first
+//     min/max; a sample whose fused vector is constant gets output 0 and no gradient).
+//   Trainable = false: the reference path in one network: frozen random attention and frozen
+//     LayerNorm, only the MLP learns. A5 is left out here, because the reference applies the fusion
+//     outside training (dropout inactive) while the MLP trains with B4/B6 active in train mode.
+template <bool Trainable = true, uint64_t Seed = 42>
+using MMLforGalAM_M4 =
+    detail::flat_net<detail::mml_fusion_inputs<Trainable, Seed>,                         // A0-A2
+                     Transpose, GlobalAvgPool1D,                                         // A3 (+ A6 squeeze), see above
+                     detail::mml_fusion_norm<Trainable>,                                 // A4
+                     std::conditional_t<Trainable, detail::layers<Dropout<0.1>>, detail::layers<>>,  // A5
+                     MinMaxNormalize,                                                    // A7: per sample, over 1024
+                     detail::mml_m4_mlp>;                                                // B1-B7
 
 namespace detail {
 template <class N> inline constexpr int64_t mml_params = Model<N>::num_params;
@@ -166,5 +195,7 @@ static_assert(detail::mml_params<MMLforGalAM_M2<>> == 10876224, "M2: 10,876,224 
 static_assert(detail::mml_params<MMLforGalAM_M3<>> == 37612802, "M3: convolutions 1,956,096 + dense 35,656,706");
 static_assert(detail::mml_params<MMLforGalAM_M4Fusion<>> == 33580032 + 2048, "M4 fusion: attention + LayerNorm");
 static_assert(detail::mml_params<MMLforGalAM_M4MLP> == 4788098, "M4 MLP: 4,788,098 parameters");
+static_assert(detail::mml_params<MMLforGalAM_M4<>> == 33582080 + 4788098, "M4 end to end: fusion + MLP");
+static_assert(detail::mml_params<MMLforGalAM_M4<false>> == 33582080 + 4788098, "M4 end to end: same layout frozen");
 
 }  // namespace galml::models

@@ -11,14 +11,10 @@
 // makes one redundant. The layout of the stellar paper's ResNet is unspecified; these are the spec's
 // [ASSUMPTION]s (§4.2), with one deviation, see ResNet1DStem.
 //
-// GaSNet baseline (spec §3.6) — NOT provided. Its residual block has a MaxPool(k=5, s=1, "same")
-// between the second convolution and the add; galml's MaxPool1D has no padding, so the pooled branch
-// would be 4 samples shorter than the Conv1D(k5, s3, valid) shortcut and the add does not type-check.
-// There is no padding layer to build it from either. It needs a padded max pool (Keras "same":
-// out-of-range samples ignored), e.g. MaxPool1D<5, 1, /*pad*/ 2>; the block would then be
-//   Residual<Chain<Conv1D<N,5,1,2>, BatchNorm1D<>, ReLU, Conv1D<N,5,3>, BatchNorm1D<>, ReLU, MaxPool1D<5,1,2>>,
-//            Chain<Conv1D<N,5,3>>>
-// (spec §3.6: lengths 3843 -> 1280 -> 426 -> 141 -> 46 -> 14 -> 4 for N = 16 ... 512).
+// GaSNet baseline (spec §3.6), end of this file:
+//   GaSNetBlock<N>         Residual<Chain<Conv1D<N,5,1,2>, BN, ReLU, Conv1D<N,5,3>, BN, ReLU, MaxPool1DSame<5>>,
+//                                   Conv1D<N,5,3>>   (the k5/s1 "same" pool keeps the length, so the add types)
+//   GaSNet<SpecLen = 3843, Classes = 4>
 #include <cstddef>
 #include <utility>
 
@@ -28,6 +24,8 @@
 #include "galml/layers/batchnorm.hpp"
 #include "galml/layers/conv1d.hpp"
 #include "galml/layers/dense.hpp"
+#include "galml/layers/dropout.hpp"
+#include "galml/layers/flatten_channels_last.hpp"
 #include "galml/layers/identity.hpp"
 #include "galml/layers/pool1d.hpp"
 #include "galml/layers/residual.hpp"
@@ -76,9 +74,11 @@ template <int C, int Stride = 1, bool Project = (Stride != 1)>
 using BasicBlock1D = detail::layers<BasicResidual1D<C, Stride, Project>, ReLU>;
 
 // Stem (spec §4.2): Conv(64, k7, s2, p3) -> BN -> ReLU -> MaxPool(3, 2).
-// Deviation: the spec's MaxPool(3, 2, padding 1) needs a padded max pool, which galml lacks; the
-// unpadded MaxPool1D<3, 2> gives 1699 instead of 1700 samples on the 1x6800 input (the block
-// strides then give 850 and 425 as in the spec; parameter counts are unaffected).
+// Deviation: the spec's pool is MaxPool(3, 2, padding 1); this stem predates padded pooling and keeps
+// the unpadded MaxPool1D<3, 2>, which gives 1699 instead of 1700 samples on the 1x6800 input (the
+// block strides then give 850 and 425 as in the spec; parameter counts are unaffected).
+// MaxPool1D<3, 2, 1> is the exact spec layer now; switching is a one-token change, left for the
+// owner of tests/models/test_models_stellar.cpp, which asserts the 1699.
 using ResNet1DStem = detail::layers<Conv1D<64, 7, 2, 3, false>, BatchNorm1D<>, ReLU, MaxPool1D<3, 2>>;
 
 namespace detail {
@@ -95,5 +95,54 @@ using ResNet1DBlocks = typename detail::resnet_blocks_impl<std::make_index_seque
 // The spectral ResNet branch of stellar Models 2 and 5: stem, Depth BasicBlocks, GAP, Linear -> Out.
 template <int Depth = 4, int Out = 256>
 using ResNet1DBranch = detail::layers<ResNet1DStem, ResNet1DBlocks<Depth>, GlobalAvgPool1D, Dense<Out>>;
+
+// ---------------------------------------------------------------------------------------------
+// GaSNet baseline (spec §3.6, from the GaSNet-II reference code, a Keras network).
+//
+// Residual block with N channels:
+//   1. Conv1d(k5, s1, "same") -> BN -> ReLU           Conv1D<N, 5, 1, 2>: k5/s1 "same" = 2 each side
+//   2. Conv1d(k5, s3, "valid") -> BN -> ReLU          Conv1D<N, 5, 3>:    L -> (L - 5)/3 + 1
+//   3. MaxPool(k5, s1, "same")                        MaxPool1DSame<5>:   length kept (2 + 2 ignored samples)
+//   4. + shortcut Conv1d(k5, s3, "valid") of the block input (no BN, no activation after the add)
+// [ASSUMPTION] Keras defaults where the spec is silent: convolutions carry a bias (use_bias=True,
+// even in front of a BatchNorm), and BatchNormalization is eps 1e-3, momentum 0.99, i.e.
+// BatchNorm1D<1e-3, 0.01> in PyTorch's momentum convention.
+template <int N>
+using GaSNetBlock = Residual<Chain<Conv1D<N, 5, 1, 2>, BatchNorm1D<1e-3, 0.01>, ReLU,
+                                   Conv1D<N, 5, 3>, BatchNorm1D<1e-3, 0.01>, ReLU,
+                                   MaxPool1DSame<5>>,
+                             Conv1D<N, 5, 3>>;
+
+// Six blocks (N = 16 ... 512), Keras Flatten (channels-last, so a Keras Dense kernel loads after
+// the usual transpose), Dropout 0.5 -> Dense 256 ReLU -> Dense Classes. The output is logits: the
+// softmax belongs to the (categorical cross-entropy) loss. Input: the L2-normalised x sqrt(N_pix)
+// spectrum (data code), 1 x 3843 in GCSNet's setting (3600 in GaSNet-II itself, SpecLen = 3600).
+// Kernel init N(0, 1e-3) (spec) is not an Init mode: fill the ".weight" tensors after construction.
+template <int SpecLen = 3843, int Classes = 4>
+using GaSNet = detail::flat_net<Input<"spectrum", 1, SpecLen>,
+                                GaSNetBlock<16>,     // 16 x 1280
+                                GaSNetBlock<32>,     // 32 x 426
+                                GaSNetBlock<64>,     // 64 x 141
+                                GaSNetBlock<128>,    // 128 x 46
+                                GaSNetBlock<256>,    // 256 x 14
+                                GaSNetBlock<512>,    // 512 x 4
+                                FlattenChannelsLast, // 2048, index = l*512 + c
+                                Dropout<0.5>,
+                                Dense<256>, ReLU,
+                                Dense<Classes>>;
+
+namespace detail {
+// Per block: conv1 5*Cin*N + N, BN 2N, conv2 5*N*N + N, BN 2N, shortcut 5*Cin*N + N
+//          = 10*Cin*N + 5*N*N + 7*N.
+constexpr int64_t gasnet_block_params(int64_t cin, int64_t n) { return 10 * cin * n + 5 * n * n + 7 * n; }
+}  // namespace detail
+// Blocks (1,16) 1,552 + (16,32) 10,464 + (32,64) 41,408 + (64,128) 164,736 + (128,256) 657,152
+// + (256,512) 2,625,024 = 3,500,336; head 2048*256+256 + 256*4+4 = 525,572; total 4,025,908.
+static_assert(Model<GaSNet<>>::num_params ==
+                  detail::gasnet_block_params(1, 16) + detail::gasnet_block_params(16, 32) + detail::gasnet_block_params(32, 64) +
+                      detail::gasnet_block_params(64, 128) + detail::gasnet_block_params(128, 256) +
+                      detail::gasnet_block_params(256, 512) + 2048 * 256 + 256 + 256 * 4 + 4,
+              "GaSNet: 4,025,908 parameters");
+static_assert(Model<GaSNet<>>::num_params == 4025908, "GaSNet: 4,025,908 parameters");
 
 }  // namespace galml::models
