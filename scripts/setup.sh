@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev libcfitsio-dev catch2
-      libbenchmark-dev libstb-dev nlohmann-json3-dev libcli11-dev)
+      libbenchmark-dev libstb-dev nlohmann-json3-dev libcli11-dev python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
