@@ -73,13 +73,8 @@ using BasicResidual1D = Residual<Chain<Conv1D<C, 3, Stride, 1, false>, BatchNorm
 template <int C, int Stride = 1, bool Project = (Stride != 1)>
 using BasicBlock1D = detail::layers<BasicResidual1D<C, Stride, Project>, ReLU>;
 
-// Stem (spec §4.2): Conv(64, k7, s2, p3) -> BN -> ReLU -> MaxPool(3, 2).
-// Deviation: the spec's pool is MaxPool(3, 2, padding 1); this stem predates padded pooling and keeps
-// the unpadded MaxPool1D<3, 2>, which gives 1699 instead of 1700 samples on the 1x6800 input (the
-// block strides then give 850 and 425 as in the spec; parameter counts are unaffected).
-// MaxPool1D<3, 2, 1> is the exact spec layer now; switching is a one-token change, left for the
-// owner of tests/models/test_models_stellar.cpp, which asserts the 1699.
-using ResNet1DStem = detail::layers<Conv1D<64, 7, 2, 3, false>, BatchNorm1D<>, ReLU, MaxPool1D<3, 2>>;
+// Stem (spec §4.2): Conv(64, k7, s2, p3) -> BN -> ReLU -> MaxPool(3, 2, padding 1): 6800 -> 3400 -> 1700.
+using ResNet1DStem = detail::layers<Conv1D<64, 7, 2, 3, false>, BatchNorm1D<>, ReLU, MaxPool1D<3, 2, 1>>;
 
 namespace detail {
 // Block i of the stellar ResNet: channels 64 * 2^(i/2) (doubling every 2 blocks), stride 2 (with a
