@@ -3,5 +3,5 @@
 # on the built-in mock survey (output in ./out/mtlforgalspecz; report.md there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+GALML_TARGETS="${GALML_TARGETS:-mtlforgalspecz}" bash scripts/setup.sh
 exec "${GALML_BUILD_DIR:-build}/examples/mtlforgalspecz/mtlforgalspecz" "$@"

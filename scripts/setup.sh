@@ -4,6 +4,7 @@
 #   GALML_BUILD_DIR   build directory (default: build)
 #   GALML_JOBS        parallel build jobs (default: number of cores)
 #   GALML_CMAKE_ARGS  extra CMake arguments
+#   GALML_TARGETS     build only these targets (default: everything)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +29,9 @@ if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null 2>&1; then
 fi
 # shellcheck disable=SC2086
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${EXTRA[@]}" ${GALML_CMAKE_ARGS:-}
-cmake --build "$BUILD_DIR" -j "$JOBS"
+# shellcheck disable=SC2086
+if [ -n "${GALML_TARGETS:-}" ]; then
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target ${GALML_TARGETS}
+else
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+fi
