@@ -1,4 +1,5 @@
-// Per-layer forward and backward timings at the sizes the MTLforGalSpecZ network uses (padding 0),
+// Per-layer forward and backward timings: the MTLforGalSpecZ layers at the sizes that network uses (padding 0),
+// then every other layer at a representative size (2-D and attention layers also in bench_conv2d/bench_attention),
 // batch 128 by default (the training batch). items/s = samples/s through that one layer. Backward
 // includes the input gradient except for the first convolution (whose input is the data).
 //   ./bench_layers --threads=2 [--benchmark_filter=Conv]
@@ -72,6 +73,35 @@ using SE_256x19 = One<256, 19, SEAttention<16>>;
 using GAP_256x19 = One<256, 19, GlobalAvgPool1D>;
 using Dense_256_128 = OneVec<256, 0, Dense<128>>;
 using Dense_128_64 = OneVec<128, 0, Dense<64>>;
+// The other layers, at representative sizes (so every layer has a benchmark).
+template <int C, int H, int W, class Layer> using One2D = Net<Input<"x", C, H, W>, Layer>;
+using AvgPool_64x567 = One<64, 567, AvgPool1D<3>>;
+using AdaptivePool_64x961 = One<64, 961, AdaptiveAvgPool1D<16>>;
+using MaxPoolSame_64x567 = One<64, 567, MaxPool1DSame<5>>;
+using GELU_64x567 = One<64, 567, GELU>;
+using Sigmoid_64x567 = One<64, 567, Sigmoid>;
+using Tanh_64x567 = One<64, 567, Tanh>;
+using Dropout_64x567 = One<64, 567, Dropout<0.5>>;
+using BatchNorm_64x567 = One<64, 567, BatchNorm1D<>>;
+using LayerNorm_65x128 = One<65, 128, LayerNorm<>>;
+using Softmax_65x128 = One<65, 128, Softmax>;
+using LogSoftmax_65x128 = One<65, 128, LogSoftmax>;
+using Transpose_64x567 = One<64, 567, Transpose>;
+using Flatten_64x567 = One<64, 567, Flatten>;
+using MinMax_1024 = OneVec<1024, 0, MinMaxNormalize>;
+using Residual_64x567 = One<64, 567, Residual<Chain<Conv1D<64, 3, 1, 1>, ReLU>>>;
+using Concat_64x567 = One<64, 567, Concat<0, Chain<Conv1D<32, 1>>, Chain<Conv1D<32, 1>>>>;
+using L2Norm_1024 = OneVec<1024, 0, L2Normalize<>>;
+using CosineHead_256 = OneVec<256, 0, CosineHead<4>>;
+using MaxPool2D_32x126x126 = One2D<32, 126, 126, MaxPool2D<2>>;
+using AvgPool2D_32x126x126 = One2D<32, 126, 126, AvgPool2D<2>>;
+using AdaptivePool2D_64x75x75 = One2D<64, 75, 75, AdaptiveAvgPool2D<4>>;
+using GAP2D_256x8x8 = One2D<256, 8, 8, GlobalAvgPool2D>;
+using BatchNorm2D_32x64x64 = One2D<32, 64, 64, BatchNorm2D<>>;
+using FlattenCL_256x6x6 = One2D<256, 6, 6, FlattenChannelsLast>;
+using PatchEmbed_1x4096 = One<1, 4096, PatchEmbed1D<128, 64>>;
+using ClsPos_64x128 = One<64, 128, Chain<ClsToken<128>, PositionalEmbedding>>;
+using Gated_65x128 = One<65, 128, HadamardGatedAttention<4>>;
 
 #define GALML_LAYER_BENCH(NAME, IG)                                                                         \
   BENCHMARK(BM_forward<NAME>)->Name(#NAME "/forward")->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime(); \
@@ -94,6 +124,33 @@ GALML_LAYER_BENCH(SE_256x19, true)
 GALML_LAYER_BENCH(GAP_256x19, true)
 GALML_LAYER_BENCH(Dense_256_128, true)
 GALML_LAYER_BENCH(Dense_128_64, true)
+GALML_LAYER_BENCH(AvgPool_64x567, true)
+GALML_LAYER_BENCH(AdaptivePool_64x961, true)
+GALML_LAYER_BENCH(MaxPoolSame_64x567, true)
+GALML_LAYER_BENCH(GELU_64x567, true)
+GALML_LAYER_BENCH(Sigmoid_64x567, true)
+GALML_LAYER_BENCH(Tanh_64x567, true)
+GALML_LAYER_BENCH(Dropout_64x567, true)
+GALML_LAYER_BENCH(BatchNorm_64x567, true)
+GALML_LAYER_BENCH(LayerNorm_65x128, true)
+GALML_LAYER_BENCH(Softmax_65x128, true)
+GALML_LAYER_BENCH(LogSoftmax_65x128, true)
+GALML_LAYER_BENCH(Transpose_64x567, true)
+GALML_LAYER_BENCH(Flatten_64x567, true)
+GALML_LAYER_BENCH(MinMax_1024, true)
+GALML_LAYER_BENCH(Residual_64x567, true)
+GALML_LAYER_BENCH(Concat_64x567, true)
+GALML_LAYER_BENCH(L2Norm_1024, true)
+GALML_LAYER_BENCH(CosineHead_256, true)
+GALML_LAYER_BENCH(MaxPool2D_32x126x126, true)
+GALML_LAYER_BENCH(AvgPool2D_32x126x126, true)
+GALML_LAYER_BENCH(AdaptivePool2D_64x75x75, true)
+GALML_LAYER_BENCH(GAP2D_256x8x8, true)
+GALML_LAYER_BENCH(BatchNorm2D_32x64x64, true)
+GALML_LAYER_BENCH(FlattenCL_256x6x6, true)
+GALML_LAYER_BENCH(PatchEmbed_1x4096, true)
+GALML_LAYER_BENCH(ClsPos_64x128, true)
+GALML_LAYER_BENCH(Gated_65x128, true)
 // Inference-sized convolution (batch 1): shows whether one sample uses every thread.
 BENCHMARK(BM_forward<Conv_16x5159_16>)->Name("Conv_16x5159_16/forward")->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_forward<Conv_256x59_256>)->Name("Conv_256x59_256/forward")->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
