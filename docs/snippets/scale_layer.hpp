@@ -3,7 +3,6 @@
 // A learnable per-channel scale: y[c, l] = w[c] * x[c, l].
 #include "galml/galml.hpp"
 
-template <int Dummy = 0>
 struct Scale {
   static std::string name() { return "Scale"; }
   template <class In> static constexpr bool accepts = In::rank == 2;

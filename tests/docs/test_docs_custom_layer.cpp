@@ -17,9 +17,9 @@ TEST_CASE("docs: custom layer snippet is in the page", "[docs]") {
 }
 
 TEST_CASE("docs: custom layer gradient check and use in a network", "[docs]") {
-  auto r = galml::testing::check_layer<Scale<>, galml::Shape<3, 8>>();
+  auto r = galml::testing::check_layer<Scale, galml::Shape<3, 8>>();
   CHECK(r.max_rel_error < 1e-6);
-  using Net = galml::Net<galml::Input<"x", 2, 16>, galml::Conv1D<3, 3>, Scale<>, galml::GlobalAvgPool1D, galml::Dense<1>>;
+  using Net = galml::Net<galml::Input<"x", 2, 16>, galml::Conv1D<3, 3>, Scale, galml::GlobalAvgPool1D, galml::Dense<1>>;
   galml::Model<Net> model;
   auto names = model.parameter_info();
   REQUIRE(names.size() == 5);

@@ -15,7 +15,7 @@ namespace galml {
 
 namespace detail {
 
-// Placeholder impl used after a shape error, so one mistake gives one error, not a cascade.
+// Stand-in impl after a shape error (identity shape, no work), so one mistake gives one error, not a cascade.
 template <class In, class T, class B>
 struct broken_impl : LayerImplBase<T, B> {
   using in_shape = In;

@@ -545,7 +545,7 @@ class FitsFile {
     return out;
   }
 
-  // Appends a binary table HDU (a dummy primary is added first when the file is empty).
+  // Appends a binary table HDU (an empty primary HDU is written first when the file has none).
   void write_table(std::string_view extname, const std::vector<TableColumn>& cols) {
     require_writable("write table");
     long long nrows = -1;
