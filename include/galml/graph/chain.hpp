@@ -120,27 +120,48 @@ struct Chain {
     }
     template <class Lr> static void set_child_ids(Lr& l, uint64_t id) { if constexpr (requires { l.set_ids(id); }) l.set_ids(id); }
 
+    // Peephole fusion: layer I followed by a ReLU, when layer I offers forward_relu/backward_relu
+    // (Conv1D on the CPU). Layer I then writes the ReLU's output slot directly and the ReLU is skipped;
+    // the pre-activation tensor acts[I] is never allocated.
+    template <size_t I> static constexpr bool fuses_next() {
+      if constexpr (I + 1 >= n) return false;
+      else if constexpr (requires { spec_t<I + 1>::is_relu; layer_t<I>::fuses_relu; }) return spec_t<I + 1>::is_relu && layer_t<I>::fuses_relu;
+      else return false;
+    }
+    template <size_t I> static constexpr bool fused_into_prev() {
+      if constexpr (I == 0) return false;
+      else return fuses_next<I - 1>();
+    }
+    template <size_t I> T* out_slot(T* y, int64_t N) {
+      if constexpr (I + 1 == n) return y;
+      else { acts[I].ensure({N, int64_t(layer_t<I>::out_shape::size)}); return acts[I].data(); }
+    }
+
     void forward(const T* x, T* y, int64_t N, Context& ctx) {
       [&]<size_t... I>(std::index_sequence<I...>) { (forward_one<I>(x, y, N, ctx), ...); }(std::make_index_sequence<n>{});
     }
     template <size_t I> void forward_one(const T* x, T* y, int64_t N, Context& ctx) {
       const T* in = I == 0 ? x : acts[I - 1].data();
-      T* out;
-      if constexpr (I + 1 == n) out = y;
-      else { acts[I].ensure({N, int64_t(layer_t<I>::out_shape::size)}); out = acts[I].data(); }
-      std::get<I>(layers).forward(in, out, N, ctx);
+      if constexpr (fused_into_prev<I>()) return;
+      else if constexpr (fuses_next<I>()) std::get<I>(layers).forward_relu(in, out_slot<I + 1>(y, N), N, ctx);
+      else std::get<I>(layers).forward(in, out_slot<I>(y, N), N, ctx);
     }
     void backward(const T* x, const T* y, const T* dy, T* dx, int64_t N, Context& ctx) {
       [&]<size_t... I>(std::index_sequence<I...>) { (backward_one<n - 1 - I>(x, y, dy, dx, N, ctx), ...); }(std::make_index_sequence<n>{});
     }
     template <size_t I> void backward_one(const T* x, const T* y, const T* dy, T* dx, int64_t N, Context& ctx) {
-      const T* in = I == 0 ? x : acts[I - 1].data();
-      const T* out = I + 1 == n ? y : acts[I].data();
-      const T* dout = I + 1 == n ? dy : dacts[I].data();
-      T* din;
-      if constexpr (I == 0) din = dx;
-      else { dacts[I - 1].ensure({N, int64_t(layer_t<I - 1>::out_shape::size)}); din = dacts[I - 1].data(); }
-      std::get<I>(layers).backward(in, out, dout, din, N, ctx);
+      if constexpr (fused_into_prev<I>()) return;
+      else {
+        constexpr size_t J = fuses_next<I>() ? I + 1 : I;  // whose output and gradient this step reads
+        const T* in = I == 0 ? x : acts[I - 1].data();
+        const T* out = J + 1 == n ? y : acts[J].data();
+        const T* dout = J + 1 == n ? dy : dacts[J].data();
+        T* din;
+        if constexpr (I == 0) din = dx;
+        else { dacts[I - 1].ensure({N, int64_t(layer_t<I - 1>::out_shape::size)}); din = dacts[I - 1].data(); }
+        if constexpr (fuses_next<I>()) std::get<I>(layers).backward_relu(in, out, dout, din, N, ctx);
+        else std::get<I>(layers).backward(in, out, dout, din, N, ctx);
+      }
     }
     template <class V> void visit(V& v) {
       [&]<size_t... I>(std::index_sequence<I...>) { (visit_one<I>(v), ...); }(std::make_index_sequence<n>{});

@@ -16,6 +16,7 @@ struct Activation {
   template <class In> using expects = expects_anything;
   template <class In> using output = In;
   template <class In> static constexpr int64_t num_params = 0;
+  static constexpr bool is_relu = A == backend_ops::Act::relu;  // Chain may fuse it into the layer before
   template <class In, class T, class B>
   struct impl : LayerImplBase<T, B> {
     using in_shape = In;

@@ -1,6 +1,8 @@
 #pragma once
 // Conv1D<OutChannels, Kernel, Stride = 1, Padding = 0, Bias = true> over a Shape<C, L> input, like
 // torch.nn.Conv1d(C, OutChannels, Kernel, stride, padding). Weight layout [Out, In, K] (PyTorch).
+#include <type_traits>
+
 #include "galml/backend/cpu/ops.hpp"
 #include "galml/graph/layer.hpp"
 
@@ -35,6 +37,14 @@ struct Conv1D {
     }
     void backward(const T* x, const T*, const T* dy, T* dx, int64_t N, Context&) {
       conv1d_backward(B{}, x, (const T*)this->params, dy, dx, this->grads, Bias ? this->grads + wsize : (T*)nullptr, N, dims);
+    }
+    // Chain fuses a following ReLU into this layer on the CPU (one pass, no pre-activation tensor).
+    static constexpr bool fuses_relu = std::is_same_v<B, cpu>;
+    void forward_relu(const T* x, T* y, int64_t N, Context&) {
+      conv1d_relu_forward(B{}, x, this->params, Bias ? this->params + wsize : (const T*)nullptr, y, N, dims);
+    }
+    void backward_relu(const T* x, const T* y_relu, const T* dy_relu, T* dx, int64_t N, Context&) {
+      conv1d_relu_backward(B{}, x, (const T*)this->params, y_relu, dy_relu, dx, this->grads, Bias ? this->grads + wsize : (T*)nullptr, N, dims);
     }
     template <class V> void visit(V& v) {
       v.param("weight", this->params, this->grads, {OutChannels, cin, Kernel});

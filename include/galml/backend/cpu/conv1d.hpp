@@ -9,16 +9,24 @@
 //    traffic of the wide early layers, which are bandwidth-bound.
 //  * im2col + one GEMM per sample otherwise (few input channels, where K=Cin GEMMs would be too thin;
 //    strided or padded convolutions).
+// Both are the fallbacks: float convolutions with stride 1 and padding < K use the AVX2 direct kernels
+// of conv1d_direct.hpp when the CPU has them (any channel count; bias and an optional ReLU fused).
+//
+// relu (forward) / y_relu (backward): the Conv1D + ReLU pair fused by Chain. Forward stores
+// max(0, conv); backward takes the ReLU's output and its gradient and masks the gradient itself, so the
+// pre-activation tensor and the ReLU's passes over it never exist.
 // Work split: samples over threads when N >= threads; with fewer samples (inference at batch 1), output
 // channel blocks of each sample over threads, so a single spectrum still uses every core. Both splits
 // write disjoint outputs; weight-gradient sums use fixed chunks (reduce.hpp), so results are the same
 // bits on any thread count.
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "galml/backend/cpu/conv1d_direct.hpp"
 #include "galml/backend/cpu/gemm.hpp"
 #include "galml/backend/cpu/reduce.hpp"
 #include "galml/core/parallel.hpp"
@@ -106,7 +114,7 @@ void forward_rows(const T* xn, const T* w, const T* wk, const T* b, T* yn, int64
 }  // namespace conv_detail
 
 template <class T>
-void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const Conv1dDims& d) {
+void conv1d_forward_eigen(const T* x, const T* w, const T* b, T* y, int64_t N, const Conv1dDims& d) {
   using namespace conv_detail;
   const T* wk = shifted(d) ? pack_weights(w, d) : w;
   const int64_t xs = d.cin * d.L, ys = d.cout * d.lout;
@@ -129,7 +137,7 @@ void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const C
 
 // dx (nullable) overwritten; dw, db (nullable) accumulated.
 template <class T>
-void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const Conv1dDims& d) {
+void conv1d_backward_eigen(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const Conv1dDims& d) {
   using namespace conv_detail;
   const bool sh = shifted(d);
   const T* wk = sh ? pack_weights(w, d) : w;
@@ -189,6 +197,146 @@ void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
     }
     if (db) for (int64_t o = 0; o < d.cout; ++o) db[o] += p[wsize + o];
   }
+}
+
+namespace conv_detail {
+inline bool use_direct(const Conv1dDims& d) { return d.stride == 1 && d.pad < d.K && direct::direct_conv_active(); }
+
+#if GALML_X86_DISPATCH
+// x [cin][L] -> [cin][L + 2p] with zero borders.
+inline const float* padded_input(const float* xn, const Conv1dDims& d, std::vector<float>& buf, int64_t& stride) {
+  if (d.pad == 0) { stride = d.L; return xn; }
+  stride = d.L + 2 * d.pad;
+  float* p = grow(buf, d.cin * stride);
+  for (int64_t c = 0; c < d.cin; ++c) {
+    float* r = p + c * stride;
+    std::fill(r, r + d.pad, 0.f);
+    std::copy(xn + c * d.L, xn + (c + 1) * d.L, r + d.pad);
+    std::fill(r + d.pad + d.L, r + stride, 0.f);
+  }
+  return p;
+}
+
+inline void direct_forward(const float* x, const float* w, const float* b, float* y, int64_t N, const Conv1dDims& d, bool relu) {
+  thread_local std::vector<float> wpk;
+  const float* wp = grow(wpk, direct::packed_size(d.cout, d.cin, d.K, false));
+  direct::pack(w, d.cout, d.cin, d.K, false, wpk.data());
+  const int64_t xs = d.cin * d.L, ys = d.cout * d.lout, blocks = (d.cout + direct::kMR - 1) / direct::kMR;
+  auto run = [&](int64_t n, int64_t ob0, int64_t ob1) {
+    thread_local std::vector<float> xpad;
+    int64_t sx = 0;
+    const float* xn = padded_input(x + n * xs, d, xpad, sx);
+    direct::forward(xn, sx, d.cin, d.K, wp, b, y + n * ys, d.cout, d.lout, relu, ob0, ob1);
+  };
+  if (N >= get_num_threads() || blocks == 1) {
+    parallel_for(N, [&](int64_t n0, int64_t n1) { for (int64_t n = n0; n < n1; ++n) run(n, 0, blocks); });
+    return;
+  }
+  for (int64_t n = 0; n < N; ++n) parallel_for(blocks, [&](int64_t b0, int64_t b1) { run(n, b0, b1); });
+}
+
+// y_relu (nullable): the fused ReLU's output; the gradient is dy where y_relu > 0, else 0.
+inline void direct_backward(const float* x, const float* w, const float* y_relu, const float* dy, float* dx, float* dw, float* db, int64_t N,
+                            const Conv1dDims& d) {
+  thread_local std::vector<float> wpk;
+  const float* wpT = nullptr;
+  if (dx) {
+    wpT = grow(wpk, direct::packed_size(d.cout, d.cin, d.K, true));
+    direct::pack(w, d.cout, d.cin, d.K, true, wpk.data());
+  }
+  const int64_t q = d.K - 1 - d.pad, lz = d.lout + 2 * q;  // lz == L + K - 1: dx is a "valid" conv of padded dz
+  const int64_t wsize = d.cout * d.cin * d.K, psize = wsize + (db ? d.cout : 0);
+  const int64_t nchunks = std::min<int64_t>(N, kReduceChunks), cblocks = (d.cin + direct::kMR - 1) / direct::kMR;
+  thread_local std::vector<float> partial;
+  partial.assign(size_t(nchunks * psize), 0.f);
+  float* pbase = partial.data();
+  const int64_t group = dw ? direct::weight_grad_group(d.lout) : 1, lxp = d.L + 2 * d.pad;
+  parallel_chunks(N, nchunks, [&](int64_t c, int64_t n0, int64_t n1) {
+    thread_local std::vector<float> dzbuf, xpad;
+    float* pw = pbase + c * psize;
+    const int64_t gmax = std::min(group, n1 - n0);
+    float* dzg = grow(dzbuf, gmax * d.cout * lz);
+    float* xpg = d.pad ? grow(xpad, gmax * d.cin * lxp) : nullptr;
+    const float* dzp[64];
+    const float* xp[64];
+    for (int64_t g0 = n0; g0 < n1; g0 += gmax) {
+      const int64_t G = std::min(gmax, n1 - g0);
+      for (int64_t g = 0; g < G; ++g) {
+        const int64_t n = g0 + g;
+        float* dz = dzg + g * d.cout * lz;
+        const float* dyn = dy + n * d.cout * d.lout;
+        const float* yn = y_relu ? y_relu + n * d.cout * d.lout : nullptr;
+        for (int64_t o = 0; o < d.cout; ++o) {
+          float* r = dz + o * lz;
+          const float* gr = dyn + o * d.lout;
+          std::fill(r, r + q, 0.f);
+          std::fill(r + q + d.lout, r + lz, 0.f);
+          float* m = r + q;
+          if (yn) { const float* yr = yn + o * d.lout; for (int64_t l = 0; l < d.lout; ++l) m[l] = yr[l] > 0.f ? gr[l] : 0.f; }
+          else std::copy(gr, gr + d.lout, m);
+          if (db) {  // eight running sums (vectorisable, fixed order), then combined
+            float s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            const int64_t l8 = d.lout / 8 * 8;
+            for (int64_t l = 0; l < l8; l += 8)
+              for (int i = 0; i < 8; ++i) s8[i] += m[l + i];
+            float s = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+            for (int64_t l = l8; l < d.lout; ++l) s += m[l];
+            pw[wsize + o] += s;
+          }
+        }
+        dzp[g] = dz + q;
+        const float* xn = x + n * d.cin * d.L;
+        if (d.pad) {
+          float* p = xpg + g * d.cin * lxp;
+          for (int64_t ci = 0; ci < d.cin; ++ci) {
+            float* r = p + ci * lxp;
+            std::fill(r, r + d.pad, 0.f);
+            std::copy(xn + ci * d.L, xn + (ci + 1) * d.L, r + d.pad);
+            std::fill(r + d.pad + d.L, r + lxp, 0.f);
+          }
+          xn = p;
+        }
+        xp[g] = xn;
+      }
+      if (dw) direct::weight_grad(dzp, lz, xp, d.pad ? lxp : d.L, G, d.cout, d.cin, d.K, d.lout, pw);
+      if (dx)
+        for (int64_t g = 0; g < G; ++g)
+          direct::forward(dzg + g * d.cout * lz, lz, d.cout, d.K, wpT, nullptr, dx + (g0 + g) * d.cin * d.L, d.cin, d.L, false, 0, cblocks);
+    }
+  });
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const float* p = pbase + c * psize;
+    if (dw) for (int64_t i = 0; i < wsize; ++i) dw[i] += p[i];
+    if (db) for (int64_t o = 0; o < d.cout; ++o) db[o] += p[wsize + o];
+  }
+}
+#endif
+}  // namespace conv_detail
+
+template <class T>
+void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const Conv1dDims& d, bool relu = false) {
+#if GALML_X86_DISPATCH
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_detail::use_direct(d)) { conv_detail::direct_forward(x, w, b, y, N, d, relu); return; }
+#endif
+  conv1d_forward_eigen(x, w, b, y, N, d);
+  if (relu) {
+    const int64_t n = N * d.cout * d.lout;
+    parallel_for(n, [&](int64_t i0, int64_t i1) { for (int64_t i = i0; i < i1; ++i) y[i] = y[i] < T(0) ? T(0) : y[i]; }, 1 << 14);
+  }
+}
+
+// dx (nullable) overwritten; dw, db (nullable) accumulated. y_relu: see the top of this file.
+template <class T>
+void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const Conv1dDims& d, const T* y_relu = nullptr) {
+#if GALML_X86_DISPATCH
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_detail::use_direct(d)) { conv_detail::direct_backward(x, w, y_relu, dy, dx, dw, db, N, d); return; }
+#endif
+  if (!y_relu) { conv1d_backward_eigen(x, w, dy, dx, dw, db, N, d); return; }
+  std::vector<T> g(size_t(N * d.cout * d.lout));
+  parallel_for(int64_t(g.size()), [&](int64_t i0, int64_t i1) { for (int64_t i = i0; i < i1; ++i) g[size_t(i)] = y_relu[i] > T(0) ? dy[i] : T(0); }, 1 << 14);
+  conv1d_backward_eigen(x, w, g.data(), dx, dw, db, N, d);
 }
 
 }  // namespace galml::cpu_kernels

@@ -23,6 +23,14 @@ template <class T> void conv1d_forward(cpu, const T* x, const T* w, const T* b, 
 template <class T> void conv1d_backward(cpu, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const cpu_kernels::Conv1dDims& d) {
   cpu_kernels::conv1d_backward(x, w, dy, dx, dw, db, N, d);
 }
+// Conv1D + ReLU fused (Chain pairs them on the CPU): y = max(0, conv(x)); backward takes the ReLU's
+// output y and the gradient dy of the ReLU's output.
+template <class T> void conv1d_relu_forward(cpu, const T* x, const T* w, const T* b, T* y, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cpu_kernels::conv1d_forward(x, w, b, y, N, d, true);
+}
+template <class T> void conv1d_relu_backward(cpu, const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw, T* db, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cpu_kernels::conv1d_backward(x, w, dy, dx, dw, db, N, d, y);
+}
 
 // ---- Dense: x [N, In], w [Out, In] (PyTorch layout), y [N, Out] ----
 template <class T> void dense_forward(cpu, const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out) {
@@ -93,15 +101,31 @@ template <class T> void activation_backward(cpu, Act a, const T* x, const T* y, 
 
 // ---- Pooling over the last axis of [rows, L] (rows = N*C) ----
 // Max pool, floor mode, no padding; argmax index kept for backward (first max wins, like PyTorch).
+namespace pool_detail {
+// Branch-free window scan (selects, not jumps: which sample wins is data-dependent and mispredicts
+// about half the time). KC > 0: the kernel size known at compile time (the common 2 and 3).
+template <int KC, class T>
+inline void maxpool_row(const T* xr, T* yr, int32_t* ar, int64_t K, int64_t S, int64_t lout) {
+  const int64_t kk = KC > 0 ? KC : K;
+  for (int64_t l = 0; l < lout; ++l) {
+    const T* w = xr + l * S;
+    T m = w[0]; int32_t best = 0;
+    for (int64_t k = 1; k < kk; ++k) {
+      const T v = w[k];
+      const bool take = (v > m) | (v != v);  // NaN wins, as in PyTorch
+      m = take ? v : m; best = take ? int32_t(k) : best;
+    }
+    yr[l] = m; ar[l] = int32_t(l * S) + best;
+  }
+}
+}  // namespace pool_detail
 template <class T> void maxpool1d_forward(cpu, const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t lout) {
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * L; T* yr = y + r * lout; int32_t* ar = arg + r * lout;
-      for (int64_t l = 0; l < lout; ++l) {
-        const int64_t s = l * S; int64_t best = s; T m = xr[s];
-        for (int64_t k = 1; k < K; ++k) { const T v = xr[s + k]; if (v > m || std::isnan(v)) { m = v; best = s + k; } }
-        yr[l] = m; ar[l] = int32_t(best);
-      }
+      if (K == 3) pool_detail::maxpool_row<3>(xr, yr, ar, K, S, lout);
+      else if (K == 2) pool_detail::maxpool_row<2>(xr, yr, ar, K, S, lout);
+      else pool_detail::maxpool_row<0>(xr, yr, ar, K, S, lout);
     }
   }, 64);
 }
