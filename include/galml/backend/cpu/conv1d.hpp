@@ -202,6 +202,10 @@ void conv1d_backward_eigen(const T* x, const T* w, const T* dy, T* dx, T* dw, T*
 namespace conv_detail {
 inline bool use_direct(const Conv1dDims& d) { return d.stride == 1 && d.pad < d.K && direct::direct_conv_active(); }
 
+// Samples per Winograd group: about 96 tiles of columns, so the pointwise GEMMs of the deep layers
+// (rows of ~60 outputs, 16 tiles) still get full register tiles and reuse their weights.
+inline int64_t wino_group(int64_t lout) { return std::clamp<int64_t>(96 / direct::wino_tiles(lout), 1, 8); }
+
 #if GALML_X86_DISPATCH
 // x [cin][L] -> [cin][L + 2p] with zero borders.
 inline const float* padded_input(const float* xn, const Conv1dDims& d, std::vector<float>& buf, int64_t& stride) {
@@ -222,6 +226,47 @@ inline void direct_forward(const float* x, const float* w, const float* b, float
   const float* wp = grow(wpk, direct::packed_size(d.cout, d.cin, d.K, false));
   direct::pack(w, d.cout, d.cin, d.K, false, wpk.data());
   const int64_t xs = d.cin * d.L, ys = d.cout * d.lout, blocks = (d.cout + direct::kMR - 1) / direct::kMR;
+  // Winograd from 4 samples up (a rule on the batch, never on the thread count, so results stay
+  // thread-count independent); a single spectrum is faster split by output channels below.
+  if (direct::winograd_ok(d.K, d.cin, d.cout) && N >= 4) {
+    thread_local std::vector<float> upk;
+    const float* u = grow(upk, direct::wino_packed_size(d.cout, d.cin));
+    direct::wino_pack(w, d.cout, d.cin, false, upk.data());
+    const int64_t lp = d.L + 2 * d.pad, sx = d.pad ? lp : d.L;
+    // Group of samples -> WinoArgs (padded copies in xpad when the convolution pads).
+    auto args = [&](int64_t n0, int64_t n, std::vector<float>& xpad, float* sc) {
+      const float* xg = x + n0 * xs;
+      if (d.pad) {
+        float* p = grow(xpad, n * d.cin * lp);
+        for (int64_t r = 0; r < n * d.cin; ++r) {
+          float* row = p + r * lp;
+          std::fill(row, row + d.pad, 0.f);
+          std::copy(xg + r * d.L, xg + (r + 1) * d.L, row + d.pad);
+          std::fill(row + d.pad + d.L, row + lp, 0.f);
+        }
+        xg = p;
+      }
+      return direct::WinoArgs{xg, sx, d.cin * sx, n, d.cin, u, b, y + n0 * ys, ys, d.cout, d.lout, relu, sc};
+    };
+    if (N >= get_num_threads()) {  // groups of samples over threads
+      const int64_t G = wino_group(d.lout), ngroups = (N + G - 1) / G;
+      parallel_for(ngroups, [&](int64_t g0, int64_t g1) {
+        thread_local std::vector<float> scratch, xpad;
+        float* sc = grow(scratch, direct::wino_scratch_size(G, d.cin, d.cout, d.lout));
+        for (int64_t gi = g0; gi < g1; ++gi) direct::wino_forward(args(gi * G, std::min(G, N - gi * G), xpad, sc));
+      });
+    } else {  // few samples (inference at batch 1): each stage of each sample over threads
+      thread_local std::vector<float> scratch, xpad;
+      float* sc = grow(scratch, direct::wino_scratch_size(1, d.cin, d.cout, d.lout));
+      for (int64_t n = 0; n < N; ++n) {
+        const direct::WinoArgs a = args(n, 1, xpad, sc);
+        parallel_for(a.red, [&](int64_t c0, int64_t c1) { direct::wino_input(a, c0, c1); });
+        parallel_for(6 * a.blocks(), [&](int64_t i0, int64_t i1) { direct::wino_gemm(a, i0, i1); });
+        parallel_for(a.rows, [&](int64_t o0, int64_t o1) { direct::wino_output(a, o0, o1); });
+      }
+    }
+    return;
+  }
   auto run = [&](int64_t n, int64_t ob0, int64_t ob1) {
     thread_local std::vector<float> xpad;
     int64_t sx = 0;
@@ -240,9 +285,15 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
                             const Conv1dDims& d) {
   thread_local std::vector<float> wpk;
   const float* wpT = nullptr;
+  const bool wino = dx && direct::winograd_ok(d.K, d.cout, d.cin);  // dx = conv of padded dz: reduction over cout
   if (dx) {
-    wpT = grow(wpk, direct::packed_size(d.cout, d.cin, d.K, true));
-    direct::pack(w, d.cout, d.cin, d.K, true, wpk.data());
+    if (wino) {
+      wpT = grow(wpk, direct::wino_packed_size(d.cin, d.cout));
+      direct::wino_pack(w, d.cout, d.cin, true, wpk.data());
+    } else {
+      wpT = grow(wpk, direct::packed_size(d.cout, d.cin, d.K, true));
+      direct::pack(w, d.cout, d.cin, d.K, true, wpk.data());
+    }
   }
   const int64_t q = d.K - 1 - d.pad, lz = d.lout + 2 * q;  // lz == L + K - 1: dx is a "valid" conv of padded dz
   const int64_t wsize = d.cout * d.cin * d.K, psize = wsize + (db ? d.cout : 0);
@@ -250,11 +301,12 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
   thread_local std::vector<float> partial;
   partial.assign(size_t(nchunks * psize), 0.f);
   float* pbase = partial.data();
-  const int64_t group = dw ? direct::weight_grad_group(d.lout) : 1, lxp = d.L + 2 * d.pad;
+  const int64_t group = std::max(dw ? direct::weight_grad_group(d.lout) : 1, wino ? wino_group(d.L) : 1), lxp = d.L + 2 * d.pad;
   parallel_chunks(N, nchunks, [&](int64_t c, int64_t n0, int64_t n1) {
-    thread_local std::vector<float> dzbuf, xpad;
+    thread_local std::vector<float> dzbuf, xpad, wscratch;
     float* pw = pbase + c * psize;
     const int64_t gmax = std::min(group, n1 - n0);
+    float* wsc = wino ? grow(wscratch, direct::wino_scratch_size(gmax, d.cout, d.cin, d.L)) : nullptr;
     float* dzg = grow(dzbuf, gmax * d.cout * lz);
     float* xpg = d.pad ? grow(xpad, gmax * d.cin * lxp) : nullptr;
     const float* dzp[64];
@@ -299,7 +351,8 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
         xp[g] = xn;
       }
       if (dw) direct::weight_grad(dzp, lz, xp, d.pad ? lxp : d.L, G, d.cout, d.cin, d.K, d.lout, pw);
-      if (dx)
+      if (dx && wino) direct::wino_forward({dzg, lz, d.cout * lz, G, d.cout, wpT, nullptr, dx + g0 * d.cin * d.L, d.cin * d.L, d.cin, d.L, false, wsc});
+      else if (dx)
         for (int64_t g = 0; g < G; ++g)
           direct::forward(dzg + g * d.cout * lz, lz, d.cout, d.K, wpT, nullptr, dx + (g0 + g) * d.cin * d.L, d.cin, d.L, false, 0, cblocks);
     }
