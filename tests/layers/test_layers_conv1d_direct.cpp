@@ -1,10 +1,13 @@
 // The AVX2 direct Conv1D kernels (backend/cpu/conv1d_direct.hpp) and the Conv1D + ReLU fusion in
 // Chain: float results against a double-precision triple loop, over channel counts that are and are
 // not multiples of the 4-channel register tile, lengths with every tail size, padding and kernel
-// sizes; the Eigen fallback gives the same values; thread count does not change a bit.
+// sizes; the Eigen fallback gives the same values; thread count does not change a bit. Also the CPU
+// max pool (vectorised k = s = 3, winners recomputed in backward) against the argmax ops.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
+#include <utility>
 #include <vector>
 
 #include "galml/galml.hpp"
@@ -180,4 +183,32 @@ TEST_CASE("Chain fuses Conv1D + ReLU: gradients and values unchanged", "[layers]
   CHECK(max_rel(yf, yu) < 1e-6);
   CHECK(max_rel(dxf, dxu) < 1e-6);
   CHECK(max_rel(gf, gu) < 1e-6);
+}
+
+TEST_CASE("CPU MaxPool1D: vectorised k = s = 3 values, winners found again in backward", "[layers][pool]") {
+  // Against the argmax ops (the CUDA-shaped path): same values (NaN included), same gradients.
+  Rng rng(21, 0);
+  for (int64_t L : {3, 5, 23, 24, 25, 26, 50, 100}) {
+    for (auto [K, S] : {std::pair<int64_t, int64_t>{3, 3}, {2, 2}, {3, 2}, {4, 3}}) {
+      if (L < K) continue;
+      const int64_t rows = 7, lout = (L - K) / S + 1;
+      std::vector<float> x(size_t(rows * L)), y(size_t(rows * lout)), yref(y.size()), dy(y.size()), dx(x.size()), dxref(x.size());
+      for (auto& v : x) v = float(int(rng.normal() * 2));  // small integers: many ties
+      x[size_t(L / 2)] = std::numeric_limits<float>::quiet_NaN();
+      x[size_t(2 * L + 1)] = std::numeric_limits<float>::quiet_NaN();
+      x[size_t(3 * L + L - 1)] = std::numeric_limits<float>::quiet_NaN();
+      for (auto& v : dy) v = float(rng.normal());
+      std::vector<int32_t> arg(y.size());
+      backend_ops::maxpool1d_forward_values(cpu{}, x.data(), y.data(), rows, L, K, S, lout);
+      backend_ops::maxpool1d_forward(cpu{}, x.data(), yref.data(), arg.data(), rows, L, K, S, lout);
+      backend_ops::maxpool1d_backward_from_input(cpu{}, x.data(), dy.data(), dx.data(), rows, L, K, S, lout);
+      backend_ops::maxpool1d_backward(cpu{}, dy.data(), arg.data(), dxref.data(), rows, L, lout);
+      INFO("L " << L << " K " << K << " S " << S);
+      for (size_t i = 0; i < y.size(); ++i) {
+        if (std::isnan(yref[i])) CHECK(std::isnan(y[i]));
+        else CHECK(y[i] == yref[i]);
+      }
+      CHECK(dx == dxref);
+    }
+  }
 }

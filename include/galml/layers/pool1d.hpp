@@ -9,6 +9,7 @@
 //   GlobalAvgPool1D              mean over L -> Shape<C>
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <vector>
 
 #include "galml/backend/cpu/minmax.hpp"  // maxpool1d_padded_forward
@@ -29,15 +30,27 @@ struct maxpool1d_impl : LayerImplBase<T, B> {
   static_assert(LO >= 1 && K - LeftPad >= 1 && int64_t(LO - 1) * S - LeftPad < L, "max pool window entirely in the padding");
   Tensor<int32_t, B> argmax;
   static void init(T*, Rng&, Init) {}
-  void forward(const T* x, T* y, int64_t N, Context&) {
+  // Unpadded on the CPU outside training: values only, no index tensor; a backward after such a
+  // forward (saliency in eval mode) finds the winners again from x. Training keeps the argmax
+  // (reading it back is cheaper than re-reading the 3x larger input).
+  static constexpr bool plain_cpu = std::is_same_v<B, cpu> && LeftPad == 0 && (L - K) / S + 1 == LO;
+  bool have_arg = false;
+  void forward(const T* x, T* y, int64_t N, Context& ctx) {
+    if constexpr (plain_cpu) {
+      if (ctx.mode != Mode::train) { maxpool1d_forward_values(B{}, x, y, N * C, L, int64_t(K), int64_t(S), int64_t(LO)); have_arg = false; return; }
+    }
+    have_arg = true;
     argmax.ensure({N, C, int64_t(LO)});
     if constexpr (LeftPad == 0 && (L - K) / S + 1 == LO)
       maxpool1d_forward(B{}, x, y, argmax.data(), N * C, L, int64_t(K), int64_t(S), int64_t(LO));
     else
       maxpool1d_padded_forward(B{}, x, y, argmax.data(), N * C, L, int64_t(K), int64_t(S), int64_t(LeftPad), int64_t(LO));
   }
-  void backward(const T*, const T*, const T* dy, T* dx, int64_t N, Context&) {
-    if (dx) maxpool1d_backward(B{}, dy, (const int32_t*)argmax.data(), dx, N * C, L, int64_t(LO));
+  void backward(const T* x, const T*, const T* dy, T* dx, int64_t N, Context&) {
+    if (!dx) return;
+    if constexpr (plain_cpu)
+      if (!have_arg) { maxpool1d_backward_from_input(B{}, x, dy, dx, N * C, L, int64_t(K), int64_t(S), int64_t(LO)); return; }
+    maxpool1d_backward(B{}, dy, (const int32_t*)argmax.data(), dx, N * C, L, int64_t(LO));
   }
 };
 }  // namespace detail
