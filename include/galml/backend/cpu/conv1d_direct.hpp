@@ -235,18 +235,22 @@ GALML_TARGET_AVX2 inline void wg_pass(const Seg* segs, int64_t nseg, const float
                 for (int j = 0; j < 3; ++j) acc[r][j] = _mm256_fmadd_ps(dv[0], xv[j], acc[r][j]);
               }
             }
-            if (lv < sg.l1) {
-              const __m256i m = tail_mask(int(sg.l1 - lv));
-              __m256 xv[3];
-              for (int j = 0; j < 3; ++j) xv[j] = _mm256_maskload_ps(xr[j] + lv, m);
-              for (int r = 0; r < kMR; ++r) {
-                const __m256 dv = _mm256_maskload_ps(d[r] + lv, m);
-                for (int j = 0; j < 3; ++j) acc[r][j] = _mm256_fmadd_ps(dv, xv[j], acc[r][j]);
-              }
-            }
+            // The tail (< 8 positions) in scalars, so no mask register is live in the loop above (with
+            // 12 accumulators + 4 operands every vector register is taken; one more spills an accumulator).
+            // Added straight into dw (memory), so nothing extra is live across the loop.
+            for (int64_t l = lv; l < sg.l1; ++l)
+              for (int r = 0; r < rows; ++r)
+                for (int j = 0; j < cols; ++j) dw[((o0 + r) * cin + c) * K + k0 + j] += d[r][l] * xr[j][l];
           }
+          // Reduce with constant indices first: indexing acc with the runtime rows/cols would make GCC
+          // keep the accumulators addressable and spill one inside the loop.
+          float h[kMR][3];
+#pragma GCC unroll 4
+          for (int r = 0; r < kMR; ++r)
+#pragma GCC unroll 3
+            for (int j = 0; j < 3; ++j) h[r][j] = hsum(acc[r][j]);
           for (int r = 0; r < rows; ++r)
-            for (int j = 0; j < cols; ++j) dw[((o0 + r) * cin + c) * K + k0 + j] += hsum(acc[r][j]);
+            for (int j = 0; j < cols; ++j) dw[((o0 + r) * cin + c) * K + k0 + j] += h[r][j];
         }
     }
 }
