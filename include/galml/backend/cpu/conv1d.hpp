@@ -324,7 +324,10 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
           std::fill(r, r + q, 0.f);
           std::fill(r + q + d.lout, r + lz, 0.f);
           float* m = r + q;
-          if (yn) { const float* yr = yn + o * d.lout; for (int64_t l = 0; l < d.lout; ++l) m[l] = yr[l] > 0.f ? gr[l] : 0.f; }
+          if (yn) {  // both loads unconditional: a conditional one becomes a (slow) masked load
+            const float* yr = yn + o * d.lout;
+            for (int64_t l = 0; l < d.lout; ++l) { const float gv = gr[l], yv = yr[l]; m[l] = yv > 0.f ? gv : 0.f; }
+          }
           else std::copy(gr, gr + d.lout, m);
           if (db) {  // eight running sums (vectorisable, fixed order), then combined
             float s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
