@@ -212,3 +212,29 @@ TEST_CASE("CPU MaxPool1D: vectorised k = s = 3 values, winners found again in ba
     }
   }
 }
+
+TEST_CASE("fused Conv1D + ReLU propagates NaN like ReLU", "[layers][conv1d][nan]") {
+  // A NaN input sample must make every output it touches NaN (not 0), on the direct and the Winograd paths,
+  // and leave the others finite.
+  for (const Conv1dDims d : {Conv1dDims{4, 40, 8, 3, 1, 0, 38}, Conv1dDims{32, 70, 12, 3, 1, 1, 70}}) {
+    const int64_t N = 4;
+    std::vector<float> x(size_t(N * d.cin * d.L), 0.5f), w(size_t(d.cout * d.cin * d.K), -1.f), b(size_t(d.cout), 0.f);
+    std::vector<float> y(size_t(N * d.cout * d.lout));
+    const int64_t n = 2, c = 1, i = 17;
+    x[size_t((n * d.cin + c) * d.L + i)] = std::numeric_limits<float>::quiet_NaN();
+    cpu_kernels::conv1d_forward(x.data(), w.data(), b.data(), y.data(), N, d, true);
+    for (int64_t s = 0; s < N; ++s)
+      for (int64_t o = 0; o < d.cout; ++o)
+        for (int64_t l = 0; l < d.lout; ++l) {
+          // Padded input index ip is in the window of output l (direct), or in the six-input window of
+          // l's four-output Winograd tile (there 0 x NaN spreads NaN over the tile: documented).
+          const int64_t ip = i + d.pad, t0 = (l / 4) * 4;
+          const bool wino = cpu_kernels::direct::direct_conv_active() && cpu_kernels::direct::winograd_ok(d.K, d.cin, d.cout);
+          const bool touched = s == n && (wino ? (ip >= t0 && ip <= t0 + 5) : (ip >= l && ip <= l + d.K - 1));
+          const float v = y[size_t((s * d.cout + o) * d.lout + l)];
+          INFO("cin " << d.cin << " sample " << s << " out " << o << " pos " << l);
+          if (touched) CHECK(std::isnan(v));
+          else CHECK(v == 0.f);  // all weights negative, inputs positive: ReLU gives 0
+        }
+  }
+}

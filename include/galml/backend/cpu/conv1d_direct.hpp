@@ -153,7 +153,8 @@ GALML_TARGET_AVX2 inline void fwd_tile(const float* x, int64_t sx, int64_t red, 
     float* yr = y + r * sy;
 #pragma GCC unroll 3
     for (int j = 0; j < NV; ++j) {
-      const __m256 v = relu ? _mm256_max_ps(acc[r][j], zero) : acc[r][j];
+      // max(0, v) with v second: maxps returns its second operand on NaN, so NaN propagates (as ReLU does).
+      const __m256 v = relu ? _mm256_max_ps(zero, acc[r][j]) : acc[r][j];
       if (TAIL && j == NV - 1) _mm256_maskstore_ps(yr + 8 * j, m, v);
       else _mm256_storeu_ps(yr + 8 * j, v);
     }
@@ -378,7 +379,7 @@ GALML_TARGET_AVX2 inline void wino_output(const WinoArgs& a, int64_t o0, int64_t
         for (int q = 0; q < 4; ++q) {
           const int64_t l = p0 + 8 * q;
           if (l >= lout) break;
-          const __m256 val = a.relu ? _mm256_max_ps(out[q], zero) : out[q];
+          const __m256 val = a.relu ? _mm256_max_ps(zero, out[q]) : out[q];  // NaN propagates (see fwd_tile)
           if (l + 8 <= lout) _mm256_storeu_ps(yr + l, val);
           else _mm256_maskstore_ps(yr + l, detail::tail_mask(int(lout - l)), val);
         }
