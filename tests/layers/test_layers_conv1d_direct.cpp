@@ -91,7 +91,9 @@ TEST_CASE("direct Conv1D kernels match a double triple loop", "[layers][conv1d][
       // Winograd F(4,3) (k = 3, >= 32 reduction channels): forward when cin >= 32, input gradient when cout >= 32;
       // every tail of the 32-output blocks, padding, channel counts off the 4-row tile, groups of samples
       {32, 8, 3, 0, 100, 3}, {40, 36, 3, 1, 61, 5}, {33, 9, 3, 0, 37, 4}, {9, 35, 3, 0, 70, 4}, {64, 64, 3, 0, 189, 3},
-      {32, 32, 3, 0, 7, 9},  {48, 40, 3, 1, 3, 2},  {32, 12, 3, 0, 36, 2}, {32, 12, 3, 0, 35, 2}, {32, 12, 3, 0, 34, 2}};
+      {32, 32, 3, 0, 7, 9},  {48, 40, 3, 1, 3, 2},  {32, 12, 3, 0, 36, 2}, {32, 12, 3, 0, 35, 2}, {32, 12, 3, 0, 34, 2},
+      // long rows (>= 512 outputs: weight gradient per sample in 1024-position segments, scalar tails)
+      {5, 6, 3, 1, 600, 2},  {3, 4, 3, 0, 1100, 2}, {33, 8, 3, 0, 1030, 2}};
   for (const auto& c : cases)
     for (bool relu : {false, true}) {
       const Conv1dDims d{c.cin, c.L, c.cout, c.K, 1, c.pad, c.L + 2 * c.pad - c.K + 1};

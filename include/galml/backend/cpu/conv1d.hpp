@@ -295,20 +295,27 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
       direct::pack(w, d.cout, d.cin, d.K, true, wpk.data());
     }
   }
-  const int64_t q = d.K - 1 - d.pad, lz = d.lout + 2 * q;  // lz == L + K - 1: dx is a "valid" conv of padded dz
+  // Short rows (the deep layers, weight gradients summed over sample groups): dz and x copies get zero
+  // tails up to a multiple of 8 positions, so the weight-gradient loop has no scalar remainder.
+  const bool short_rows = dw && d.lout < direct::kWgSegment / 2;
+  const int64_t lv = short_rows ? (d.lout + 7) / 8 * 8 : d.lout;
+  const int64_t q = d.K - 1 - d.pad;
+  const int64_t lz = std::max(d.lout + 2 * q, q + lv);  // >= L + K - 1: dx is a "valid" conv of padded dz
   const int64_t wsize = d.cout * d.cin * d.K, psize = wsize + (db ? d.cout : 0);
   const int64_t nchunks = std::min<int64_t>(N, kReduceChunks), cblocks = (d.cin + direct::kMR - 1) / direct::kMR;
   thread_local std::vector<float> partial;
   partial.assign(size_t(nchunks * psize), 0.f);
   float* pbase = partial.data();
-  const int64_t group = std::max(dw ? direct::weight_grad_group(d.lout) : 1, wino ? wino_group(d.L) : 1), lxp = d.L + 2 * d.pad;
+  const int64_t group = std::max(dw ? direct::weight_grad_group(d.lout) : 1, wino ? wino_group(d.L) : 1);
+  const bool copy_x = dw && (d.pad || short_rows);
+  const int64_t lxp = std::max(d.L + 2 * d.pad, lv + d.K - 1);
   parallel_chunks(N, nchunks, [&](int64_t c, int64_t n0, int64_t n1) {
     thread_local std::vector<float> dzbuf, xpad, wscratch;
     float* pw = pbase + c * psize;
     const int64_t gmax = std::min(group, n1 - n0);
     float* wsc = wino ? grow(wscratch, direct::wino_scratch_size(gmax, d.cout, d.cin, d.L)) : nullptr;
     float* dzg = grow(dzbuf, gmax * d.cout * lz);
-    float* xpg = d.pad ? grow(xpad, gmax * d.cin * lxp) : nullptr;
+    float* xpg = copy_x ? grow(xpad, gmax * d.cin * lxp) : nullptr;
     const float* dzp[64];
     const float* xp[64];
     for (int64_t g0 = n0; g0 < n1; g0 += gmax) {
@@ -341,7 +348,7 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
         }
         dzp[g] = dz + q;
         const float* xn = x + n * d.cin * d.L;
-        if (d.pad) {
+        if (copy_x) {
           float* p = xpg + g * d.cin * lxp;
           for (int64_t ci = 0; ci < d.cin; ++ci) {
             float* r = p + ci * lxp;
@@ -353,7 +360,7 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
         }
         xp[g] = xn;
       }
-      if (dw) direct::weight_grad(dzp, lz, xp, d.pad ? lxp : d.L, G, d.cout, d.cin, d.K, d.lout, pw);
+      if (dw) direct::weight_grad(dzp, lz, xp, copy_x ? lxp : d.L, G, d.cout, d.cin, d.K, lv, pw);
       if (dx && wino) direct::wino_forward({dzg, lz, d.cout * lz, G, d.cout, wpT, nullptr, dx + g0 * d.cin * d.L, d.cin * d.L, d.cin, d.L, false, wsc});
       else if (dx)
         for (int64_t g = 0; g < G; ++g)
