@@ -296,7 +296,9 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
     }
   }
   // Short rows (the deep layers, weight gradients summed over sample groups): dz and x copies get zero
-  // tails up to a multiple of 8 positions, so the weight-gradient loop has no scalar remainder.
+  // tails up to a multiple of 8 positions, so the weight-gradient loop has no scalar remainder (the
+  // padded dz lanes are 0 and meet finite x values or zeros; only an Inf activation, which already
+  // makes the step non-finite, could turn such a 0 into NaN).
   const bool short_rows = dw && d.lout < direct::kWgSegment / 2;
   const int64_t lv = short_rows ? (d.lout + 7) / 8 * 8 : d.lout;
   const int64_t q = d.K - 1 - d.pad;

@@ -70,10 +70,10 @@ inline int64_t packed_size(int64_t cout, int64_t cin, int64_t K, bool flip_io) {
 // ---- Winograd F(4, 3) for k = 3 (Lavin & Gray 2016) ----
 // Four outputs from six inputs with six products instead of twelve: y = A^T [(G g) . (B^T d)]. With
 // the transforms vectorised over eight tiles, the channel sums become six pointwise GEMMs (the kernel
-// above with K = 1) of half the multiply count of the direct convolution. Worth it from about 32
+// above with K = 1) of half the multiply count of the direct convolution. Worth it from about 16
 // reduction channels (fewer: the transforms cost more than they save). Rounding differs from the
 // direct sum by a few ulps of the largest partial product (the tests allow 1e-5 relative).
-inline constexpr int64_t kWinoMinRed = 32;
+inline constexpr int64_t kWinoMinRed = 16;
 inline bool winograd_ok(int64_t K, int64_t red, int64_t rows) { return K == 3 && red >= kWinoMinRed && rows >= 8; }
 inline int64_t wino_packed_size(int64_t rows, int64_t red) { return 6 * ((rows + kMR - 1) / kMR * kMR) * red; }
 // u[xi] packed as pack(..., K = 1): u[xi][rb][c][r] = (G w[row][c][.])[xi]. flip_io: rows = input
