@@ -204,9 +204,9 @@ inline bool use_direct(const Conv1dDims& d) { return d.stride == 1 && d.pad < d.
 
 // Samples per Winograd group: about 96 tiles of columns, so the pointwise GEMMs of the deep layers
 // (rows of ~60 outputs, 16 tiles) still get full register tiles and reuse their weights.
+#if GALML_X86_DISPATCH
 inline int64_t wino_group(int64_t lout) { return std::clamp<int64_t>(96 / direct::wino_tiles(lout), 1, 8); }
 
-#if GALML_X86_DISPATCH
 // x [cin][L] -> [cin][L + 2p] with zero borders.
 inline const float* padded_input(const float* xn, const Conv1dDims& d, std::vector<float>& buf, int64_t& stride) {
   if (d.pad == 0) { stride = d.L; return xn; }

@@ -19,7 +19,8 @@
 #include <cstdint>
 #include <cstring>
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+// Define GALML_NO_SIMD to build without them (portable Eigen paths only; also what non-x86 targets get).
+#if !defined(GALML_NO_SIMD) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #define GALML_X86_DISPATCH 1
 #include <immintrin.h>
 #define GALML_TARGET_AVX2 __attribute__((target("avx2,fma")))
