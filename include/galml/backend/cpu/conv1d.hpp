@@ -207,18 +207,21 @@ inline bool use_direct(const Conv1dDims& d) { return d.stride == 1 && d.pad < d.
 #if GALML_X86_DISPATCH
 inline int64_t wino_group(int64_t lout) { return std::clamp<int64_t>(96 / direct::wino_tiles(lout), 1, 8); }
 
-// x [cin][L] -> [cin][L + 2p] with zero borders.
+// rows of length L -> rows of `stride` (>= L + pad): `pad` zeros, the row, zeros to the stride.
+inline void pad_rows(const float* src, int64_t rows, int64_t L, int64_t pad, int64_t stride, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* o = dst + r * stride;
+    std::fill(o, o + pad, 0.f);
+    std::copy(src + r * L, src + (r + 1) * L, o + pad);
+    std::fill(o + pad + L, o + stride, 0.f);
+  }
+}
+// One sample's input as the kernels read it: x itself, or a zero-padded copy in buf.
 inline const float* padded_input(const float* xn, const Conv1dDims& d, std::vector<float>& buf, int64_t& stride) {
   if (d.pad == 0) { stride = d.L; return xn; }
   stride = d.L + 2 * d.pad;
-  float* p = grow(buf, d.cin * stride);
-  for (int64_t c = 0; c < d.cin; ++c) {
-    float* r = p + c * stride;
-    std::fill(r, r + d.pad, 0.f);
-    std::copy(xn + c * d.L, xn + (c + 1) * d.L, r + d.pad);
-    std::fill(r + d.pad + d.L, r + stride, 0.f);
-  }
-  return p;
+  pad_rows(xn, d.cin, d.L, d.pad, stride, grow(buf, d.cin * stride));
+  return buf.data();
 }
 
 inline void direct_forward(const float* x, const float* w, const float* b, float* y, int64_t N, const Conv1dDims& d, bool relu) {
@@ -237,14 +240,8 @@ inline void direct_forward(const float* x, const float* w, const float* b, float
     auto args = [&](int64_t n0, int64_t n, std::vector<float>& xpad, float* sc) {
       const float* xg = x + n0 * xs;
       if (d.pad) {
-        float* p = grow(xpad, n * d.cin * lp);
-        for (int64_t r = 0; r < n * d.cin; ++r) {
-          float* row = p + r * lp;
-          std::fill(row, row + d.pad, 0.f);
-          std::copy(xg + r * d.L, xg + (r + 1) * d.L, row + d.pad);
-          std::fill(row + d.pad + d.L, row + lp, 0.f);
-        }
-        xg = p;
+        pad_rows(xg, n * d.cin, d.L, d.pad, lp, grow(xpad, n * d.cin * lp));
+        xg = xpad.data();
       }
       return direct::WinoArgs{xg, sx, d.cin * sx, n, d.cin, u, b, y + n0 * ys, ys, d.cout, d.lout, relu, sc};
     };
@@ -352,12 +349,7 @@ inline void direct_backward(const float* x, const float* w, const float* y_relu,
         const float* xn = x + n * d.cin * d.L;
         if (copy_x) {
           float* p = xpg + g * d.cin * lxp;
-          for (int64_t ci = 0; ci < d.cin; ++ci) {
-            float* r = p + ci * lxp;
-            std::fill(r, r + d.pad, 0.f);
-            std::copy(xn + ci * d.L, xn + (ci + 1) * d.L, r + d.pad);
-            std::fill(r + d.pad + d.L, r + lxp, 0.f);
-          }
+          pad_rows(xn, d.cin, d.L, d.pad, lxp, p);
           xn = p;
         }
         xp[g] = xn;

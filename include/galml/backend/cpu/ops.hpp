@@ -103,48 +103,32 @@ template <class T> void activation_backward(cpu, Act a, const T* x, const T* y, 
 // ---- Pooling over the last axis of [rows, L] (rows = N*C) ----
 // Max pool, floor mode, no padding; argmax index kept for backward (first max wins, like PyTorch).
 namespace pool_detail {
-// Branch-free window scan (selects, not jumps: which sample wins is data-dependent and mispredicts
-// about half the time). KC > 0: the kernel size known at compile time (the common 2 and 3).
+// The winner of one window w[0..K): its value, and its index in `best` (first maximum; a NaN wins, as
+// in PyTorch). Selects, not jumps: which sample wins is data-dependent and mispredicts about half the time.
+template <class T>
+inline T window_max(const T* w, int64_t K, int32_t& best) {
+  T m = w[0]; best = 0;
+  for (int64_t k = 1; k < K; ++k) {
+    const T v = w[k];
+    const bool take = (v > m) | (v != v);
+    m = take ? v : m; best = take ? int32_t(k) : best;
+  }
+  return m;
+}
+// One row; KC > 0: the kernel size known at compile time (the common 2 and 3). arg may be null.
 template <int KC, class T>
-inline void maxpool_row(const T* xr, T* yr, int32_t* ar, int64_t K, int64_t S, int64_t lout) {
-  const int64_t kk = KC > 0 ? KC : K;
-  for (int64_t l = 0; l < lout; ++l) {
-    const T* w = xr + l * S;
-    T m = w[0]; int32_t best = 0;
-    for (int64_t k = 1; k < kk; ++k) {
-      const T v = w[k];
-      const bool take = (v > m) | (v != v);  // NaN wins, as in PyTorch
-      m = take ? v : m; best = take ? int32_t(k) : best;
-    }
-    yr[l] = m; ar[l] = int32_t(l * S) + best;
+inline void maxpool_row(const T* xr, T* yr, int32_t* ar, int64_t K, int64_t S, int64_t l0, int64_t lout) {
+  for (int64_t l = l0; l < lout; ++l) {
+    int32_t best;
+    yr[l] = window_max(xr + l * S, KC > 0 ? KC : K, best);
+    if (ar) ar[l] = int32_t(l * S) + best;
   }
 }
-}  // namespace pool_detail
+
 #if GALML_X86_DISPATCH
 // K = S = 3 on float, 8 windows per step: the three samples of each window de-interleaved with two
-// blends and a permute each, max'ed, NaN propagated (any NaN in a window gives NaN, as PyTorch).
-GALML_TARGET_AVX2 inline void maxpool3_row_avx2(const float* x, float* y, int64_t lout) {
-  const __m256i p0 = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5), p1 = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
-                p2 = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
-  int64_t l = 0;
-  for (; l + 8 <= lout; l += 8) {
-    const float* w = x + 3 * l;
-    const __m256 a = _mm256_loadu_ps(w), b = _mm256_loadu_ps(w + 8), c = _mm256_loadu_ps(w + 16);
-    const __m256 x0 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x92), c, 0x24), p0);
-    const __m256 x1 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x24), c, 0x49), p1);
-    const __m256 x2 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x49), c, 0x92), p2);
-    const __m256 nan = _mm256_or_ps(_mm256_cmp_ps(x0, x1, _CMP_UNORD_Q), _mm256_cmp_ps(x2, x2, _CMP_UNORD_Q));
-    _mm256_storeu_ps(y + l, _mm256_or_ps(_mm256_max_ps(_mm256_max_ps(x0, x1), x2), nan));
-  }
-  for (; l < lout; ++l) {
-    const float* w = x + 3 * l;
-    float m = w[0];
-    for (int k = 1; k < 3; ++k) m = (w[k] > m || w[k] != w[k]) ? w[k] : m;
-    y[l] = m;
-  }
-}
-// The same with the winner's index (first maximum; a NaN wins, as the scalar loop below).
-GALML_TARGET_AVX2 inline void maxpool3_row_arg_avx2(const float* x, float* y, int32_t* arg, int64_t lout) {
+// blends and a permute each; the winner picked as window_max does (NaN included). arg may be null.
+GALML_TARGET_AVX2 inline void maxpool3_row_avx2(const float* x, float* y, int32_t* arg, int64_t lout) {
   const __m256i p0 = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5), p1 = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
                 p2 = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
   const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2), step = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
@@ -156,39 +140,40 @@ GALML_TARGET_AVX2 inline void maxpool3_row_arg_avx2(const float* x, float* y, in
     const __m256 x1 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x24), c, 0x49), p1);
     const __m256 x2 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x49), c, 0x92), p2);
     const __m256 t1 = _mm256_or_ps(_mm256_cmp_ps(x1, x0, _CMP_GT_OQ), _mm256_cmp_ps(x1, x1, _CMP_UNORD_Q));
-    __m256 m = _mm256_blendv_ps(x0, x1, t1);
-    __m256i k = _mm256_and_si256(_mm256_castps_si256(t1), one);
-    const __m256 t2 = _mm256_or_ps(_mm256_cmp_ps(x2, m, _CMP_GT_OQ), _mm256_cmp_ps(x2, x2, _CMP_UNORD_Q));
-    m = _mm256_blendv_ps(m, x2, t2);
-    k = _mm256_blendv_epi8(k, two, _mm256_castps_si256(t2));
-    _mm256_storeu_ps(y + l, m);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(arg + l), _mm256_add_epi32(_mm256_add_epi32(k, step), _mm256_set1_epi32(int32_t(3 * l))));
+    const __m256 m1 = _mm256_blendv_ps(x0, x1, t1);
+    const __m256 t2 = _mm256_or_ps(_mm256_cmp_ps(x2, m1, _CMP_GT_OQ), _mm256_cmp_ps(x2, x2, _CMP_UNORD_Q));
+    _mm256_storeu_ps(y + l, _mm256_blendv_ps(m1, x2, t2));
+    if (arg) {
+      __m256i k = _mm256_and_si256(_mm256_castps_si256(t1), one);
+      k = _mm256_blendv_epi8(k, two, _mm256_castps_si256(t2));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(arg + l), _mm256_add_epi32(_mm256_add_epi32(k, step), _mm256_set1_epi32(int32_t(3 * l))));
+    }
   }
-  for (; l < lout; ++l) {
-    const float* w = x + 3 * l;
-    float m = w[0]; int32_t best = 0;
-    for (int k = 1; k < 3; ++k) { const bool take = (w[k] > m) | (w[k] != w[k]); m = take ? w[k] : m; best = take ? k : best; }
-    y[l] = m; arg[l] = int32_t(3 * l) + best;
-  }
+  maxpool_row<3>(x, y, arg, 3, 3, l, lout);  // the last < 8 windows
 }
 #endif
-// Values only (eval-mode forward: nothing will need the winners; backward can find them from x).
-template <class T> void maxpool1d_forward_values(cpu, const T* x, T* y, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t lout) {
+
+// Row r of [rows, L] -> [rows, lout], with the winners' indices when arg is not null.
+template <class T>
+inline void maxpool_rows(const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t lout) {
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * L; T* yr = y + r * lout;
+      const T* xr = x + r * L; T* yr = y + r * lout; int32_t* ar = arg ? arg + r * lout : nullptr;
 #if GALML_X86_DISPATCH
       if constexpr (std::is_same_v<T, float>)
-        if (K == 3 && S == 3 && cpu_kernels::direct::cpu_has_avx2_fma()) { maxpool3_row_avx2(xr, yr, lout); continue; }
+        if (K == 3 && S == 3 && cpu_kernels::direct::cpu_has_avx2_fma()) { maxpool3_row_avx2(xr, yr, ar, lout); continue; }
 #endif
-      for (int64_t l = 0; l < lout; ++l) {
-        const T* w = xr + l * S;
-        T m = w[0];
-        for (int64_t k = 1; k < K; ++k) m = (w[k] > m || w[k] != w[k]) ? w[k] : m;
-        yr[l] = m;
-      }
+      if (K == 3) maxpool_row<3>(xr, yr, ar, K, S, 0, lout);
+      else if (K == 2) maxpool_row<2>(xr, yr, ar, K, S, 0, lout);
+      else maxpool_row<0>(xr, yr, ar, K, S, 0, lout);
     }
   }, 64);
+}
+}  // namespace pool_detail
+
+// Values only (eval-mode forward: nothing will need the winners; backward can find them from x).
+template <class T> void maxpool1d_forward_values(cpu, const T* x, T* y, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t lout) {
+  pool_detail::maxpool_rows(x, y, (int32_t*)nullptr, rows, L, K, S, lout);
 }
 // Backward from the pool's input: the window's winner is found again with the forward rule (first
 // maximum; a NaN wins) and receives the gradient. Saves the forward pass writing an index per output.
@@ -198,30 +183,15 @@ template <class T> void maxpool1d_backward_from_input(cpu, const T* x, const T* 
       const T* xr = x + r * L; const T* g = dy + r * lout; T* d = dx + r * L;
       std::fill(d, d + L, T(0));
       for (int64_t l = 0; l < lout; ++l) {
-        const T* w = xr + l * S;
-        T m = w[0]; int64_t best = 0;
-        for (int64_t k = 1; k < K; ++k) {
-          const bool take = (w[k] > m) | (w[k] != w[k]);
-          m = take ? w[k] : m; best = take ? k : best;
-        }
+        int32_t best;
+        pool_detail::window_max(xr + l * S, K, best);
         d[l * S + best] += g[l];
       }
     }
   }, 64);
 }
 template <class T> void maxpool1d_forward(cpu, const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t lout) {
-  parallel_for(rows, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * L; T* yr = y + r * lout; int32_t* ar = arg + r * lout;
-#if GALML_X86_DISPATCH
-      if constexpr (std::is_same_v<T, float>)
-        if (K == 3 && S == 3 && cpu_kernels::direct::cpu_has_avx2_fma()) { maxpool3_row_arg_avx2(xr, yr, ar, lout); continue; }
-#endif
-      if (K == 3) pool_detail::maxpool_row<3>(xr, yr, ar, K, S, lout);
-      else if (K == 2) pool_detail::maxpool_row<2>(xr, yr, ar, K, S, lout);
-      else pool_detail::maxpool_row<0>(xr, yr, ar, K, S, lout);
-    }
-  }, 64);
+  pool_detail::maxpool_rows(x, y, arg, rows, L, K, S, lout);
 }
 template <class T> void maxpool1d_backward(cpu, const T* dy, const int32_t* arg, T* dx, int64_t rows, int64_t L, int64_t lout) {
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
