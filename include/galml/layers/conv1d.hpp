@@ -38,8 +38,9 @@ struct Conv1D {
     void backward(const T* x, const T*, const T* dy, T* dx, int64_t N, Context&) {
       conv1d_backward(B{}, x, (const T*)this->params, dy, dx, this->grads, Bias ? this->grads + wsize : (T*)nullptr, N, dims);
     }
-    // Chain fuses a following ReLU into this layer on the CPU (one pass, no pre-activation tensor).
-    static constexpr bool fuses_relu = std::is_same_v<B, cpu>;
+    // Chain fuses a following ReLU into this layer (one pass, no pre-activation tensor): the CPU and
+    // CUDA backends have conv1d_relu_forward/backward.
+    static constexpr bool fuses_relu = true;
     void forward_relu(const T* x, T* y, int64_t N, Context&) {
       conv1d_relu_forward(B{}, x, this->params, Bias ? this->params + wsize : (const T*)nullptr, y, N, dims);
     }

@@ -6,7 +6,11 @@
 //   dW      += dyT colT^T               the batch folded into the GEMM's inner dimension (N*Lout), so
 //                                       one cuBLAS call reduces over samples in a fixed order
 //   db      += row sums of dyT          fixed-order block reduction
+#include <type_traits>
+
 #include "galml/backend/cuda/common.cuh"
+#include "galml/backend/cuda/conv1d_direct.cuh"
+#include "galml/backend/cuda/elementwise.cuh"
 #include "galml/backend/cuda/kernels.hpp"
 
 namespace galml::cuda_kernels {
@@ -53,9 +57,29 @@ __global__ void batch_to_channel_major_kernel(const T* __restrict__ dy, T* __res
 
 inline bool conv_is_direct(const ConvDims& d) { return d.K == 1 && d.stride == 1 && d.pad == 0; }  // x is its own col
 
+// The fused op's ReLU keeps NaN (like the CPU's fused conv and the direct kernel's store).
 template <class T>
-void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
-  if (N <= 0) return;
+__global__ void relu_keep_nan_kernel(T* __restrict__ y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) y[i] = y[i] < T(0) ? T(0) : y[i];
+}
+template <class T> void relu_inplace(T* y, int64_t n) {
+  if (n <= 0) return;
+  relu_keep_nan_kernel<T><<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(y, n);
+  GALML_CUDA_LAUNCHED();
+}
+
+namespace conv_detail {
+inline bool& direct_flag() { static bool on = true; return on; }
+template <class T> bool use_direct(const ConvDims& d) {
+  if constexpr (std::is_same_v<T, float>) return direct_flag() && conv_direct_ok(d);
+  else return false;
+}
+}  // namespace conv_detail
+void set_direct_conv(bool on) { conv_detail::direct_flag() = on; }
+bool direct_conv_enabled() { return conv_detail::direct_flag(); }
+
+template <class T>
+void conv1d_gemm_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
   const int64_t ck = d.cin * d.K, ysz = N * d.cout * d.lout;
   const bool direct = conv_is_direct(d);
   cuda_rt::DeviceBuffer<T> col(direct ? 1 : N * ck * d.lout);
@@ -68,8 +92,7 @@ void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const C
 }
 
 template <class T>
-void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
-  if (N <= 0) return;
+void conv1d_gemm_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
   const int64_t ck = d.cin * d.K, nl = N * d.lout;
   if (dw || db) {
     cuda_rt::DeviceBuffer<T> dyT(N * d.cout * d.lout);
@@ -93,6 +116,39 @@ void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
       GALML_CUDA_LAUNCHED();
     }
   }
+}
+
+template <class T>
+void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
+  if (N <= 0) return;
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_detail::use_direct<T>(d)) return conv1d_direct_forward(x, w, b, y, N, d, false);
+  conv1d_gemm_forward(x, w, b, y, N, d);
+}
+template <class T>
+void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
+  if (N <= 0) return;
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, nullptr, dy, dx, dw, db, N, d);
+  conv1d_gemm_backward(x, w, dy, dx, dw, db, N, d);
+}
+template <class T>
+void conv1d_relu_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
+  if (N <= 0) return;
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_detail::use_direct<T>(d)) return conv1d_direct_forward(x, w, b, y, N, d, true);
+  conv1d_gemm_forward(x, w, b, y, N, d);
+  relu_inplace(y, N * d.cout * d.lout);
+}
+template <class T>
+void conv1d_relu_backward(const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
+  if (N <= 0) return;
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, y, dy, dx, dw, db, N, d);
+  const int64_t n = N * d.cout * d.lout;
+  cuda_rt::DeviceBuffer<T> g(n);
+  activation_backward<T>(act_relu, y, y, dy, g.get(), n);  // y > 0 exactly where the pre-activation is
+  conv1d_gemm_backward(x, w, g.get(), dx, dw, db, N, d);
 }
 
 }  // namespace galml::cuda_kernels

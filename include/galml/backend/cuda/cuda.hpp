@@ -15,6 +15,13 @@
 
 namespace galml {
 
+namespace cuda_rt {
+// Direct FP32 conv kernels for float stride-1 k=3 Conv1D (the default), or im2col + cuBLAS for every
+// convolution (the reference path; also what TF32 mode speeds up). Global, host-side.
+inline void set_direct_conv(bool on) { cuda_kernels::set_direct_conv(on); }
+inline bool direct_conv_enabled() { return cuda_kernels::direct_conv_enabled(); }
+}  // namespace cuda_rt
+
 // Copies of a tensor on the other side (same shape; the result owns fresh storage).
 template <class T>
 Tensor<T, cuda> to_device(const Tensor<T, cpu>& h) {

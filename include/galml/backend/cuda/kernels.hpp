@@ -15,6 +15,14 @@ enum ActCode : int { act_relu = 0, act_sigmoid = 1, act_tanh = 2, act_gelu = 3 }
 
 template <class T> void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d);
 template <class T> void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d);
+// Conv1D + ReLU (Chain fuses them): y = relu(conv(x)); backward takes the ReLU's output y and the
+// gradient of the ReLU's output.
+template <class T> void conv1d_relu_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d);
+template <class T> void conv1d_relu_backward(const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d);
+// Direct FP32 conv kernels (conv1d_direct.cuh) for float stride-1 k=3 convolutions, or im2col + cuBLAS
+// for every convolution (the reference path). On by default; global, host-side.
+void set_direct_conv(bool on);
+bool direct_conv_enabled();
 template <class T> void dense_forward(const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out);
 template <class T> void dense_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, int64_t in, int64_t out);
 template <class T> void activation_forward(int act, const T* x, T* y, int64_t n);
@@ -58,6 +66,8 @@ void dropout_offset_set(uint64_t v);  // synchronises
 #define GALML_CUDA_OPS(PREFIX, T)                                                                                          \
   PREFIX void conv1d_forward<T>(const T*, const T*, const T*, T*, int64_t, const ConvDims&);                               \
   PREFIX void conv1d_backward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, const ConvDims&);                      \
+  PREFIX void conv1d_relu_forward<T>(const T*, const T*, const T*, T*, int64_t, const ConvDims&);                          \
+  PREFIX void conv1d_relu_backward<T>(const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, const ConvDims&);       \
   PREFIX void dense_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t);                               \
   PREFIX void dense_backward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t);                      \
   PREFIX void activation_forward<T>(int, const T*, T*, int64_t);                                                           \

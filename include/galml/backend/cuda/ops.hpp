@@ -35,6 +35,12 @@ template <cuda_scalar T> void conv1d_forward(cuda, const T* x, const T* w, const
 template <cuda_scalar T> void conv1d_backward(cuda, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const cpu_kernels::Conv1dDims& d) {
   cuda_kernels::conv1d_backward(x, w, dy, dx, dw, db, N, to_cuda_dims(d));
 }
+template <cuda_scalar T> void conv1d_relu_forward(cuda, const T* x, const T* w, const T* b, T* y, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cuda_kernels::conv1d_relu_forward(x, w, b, y, N, to_cuda_dims(d));
+}
+template <cuda_scalar T> void conv1d_relu_backward(cuda, const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw, T* db, int64_t N, const cpu_kernels::Conv1dDims& d) {
+  cuda_kernels::conv1d_relu_backward(x, w, y, dy, dx, dw, db, N, to_cuda_dims(d));
+}
 template <cuda_scalar T> void dense_forward(cuda, const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out) {
   cuda_kernels::dense_forward(x, w, b, y, N, in, out);
 }

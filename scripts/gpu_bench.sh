@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Build, test and benchmark the CUDA backend on a GPU machine in one go (docs/gpu.md).
+#   bash scripts/gpu_bench.sh [tests] [conv] [model] [torch] [reproduce]   (default: all)
+# Logs go to $OUT (or ./gpu-out); the last lines summarise.
+set -uo pipefail
+out="${OUT:-gpu-out}"; mkdir -p "$out"
+what="${*:-tests conv model torch}"
+has() { [[ " $what " == *" $1 "* ]]; }
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu.txt"
+cmake -S . -B build-gpu -DGALML_WITH_CUDA=ON -DGALML_WITH_FITS=ON -DGALML_BUILD_EXAMPLES=ON -DGALML_BUILD_BENCHMARKS=ON \
+  -DGALML_BUILD_TESTS=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+targets="galml_cuda"
+has tests && targets="$targets test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train"
+has conv && targets="$targets bench_cuda_conv1d"
+has model && targets="$targets bench_cuda_mtlforgalspecz"
+has torch && targets="$targets bench_cuda_mtlforgalspecz"
+has reproduce && targets="$targets mtlforgalspecz"
+t0=$(date +%s)
+cmake --build build-gpu -j16 --target $targets > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+echo "build: $(( $(date +%s) - t0 )) s"
+summary=()
+if has tests; then
+  for t in test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train; do
+    if build-gpu/tests/$t > "$out/$t.log" 2>&1; then summary+=("PASS $t: $(tail -2 "$out/$t.log" | head -1)"); else summary+=("FAIL $t"); tail -40 "$out/$t.log"; fi
+  done
+fi
+has conv && { build-gpu/benchmarks/bench_cuda_conv1d --batch 128 | tee "$out/conv128.txt"; build-gpu/benchmarks/bench_cuda_conv1d --batch 1024 > "$out/conv1024.txt"; grep TOTAL "$out/conv1024.txt"; }
+if has model || has torch; then build-gpu/benchmarks/bench_cuda_mtlforgalspecz | tee "$out/galml.txt"; fi
+has torch && python3 benchmarks/compare_pytorch_cuda.py --galml "$out/galml.txt" ${TORCH_ARGS:-} 2>&1 | tee "$out/torch.txt" | tail -40
+if has reproduce; then
+  /usr/bin/time -v build-gpu/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
+  tail -30 "$out/reproduce.log"
+fi
+printf '%s\n' "${summary[@]}"
