@@ -3,7 +3,8 @@
 // alone, for the direct FP32 kernels and the im2col + cuBLAS path (FP32 and TF32). Prints ms per call
 // (median of 7 runs of 20 calls, host clock around a synchronised stream) and achieved TFLOP/s.
 //
-//   bench_cuda_conv1d [--batch 128]
+//   bench_cuda_conv1d [--batch 128] [--layer i] [--once]
+// --layer i: only the i-th shape (0..9); --once: one call of each op per path, no timing (for ncu).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,7 +18,9 @@ using namespace galml;
 namespace ops = galml::backend_ops;
 
 static double median(std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
+static bool g_once = false;
 template <class F> static double ms_per_call(F&& f) {
+  if (g_once) { f(); cuda_rt::synchronize(); return 1; }
   for (int i = 0; i < 3; ++i) f();
   std::vector<double> r;
   for (int rep = 0; rep < 7; ++rep) {
@@ -39,26 +42,34 @@ static Tensor<float, cuda> rand_dev(int64_t n, uint64_t s) {
 
 int main(int argc, char** argv) {
   int64_t N = 128;
-  for (int i = 1; i < argc; ++i)
+  int only = -1;
+  for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) N = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--layer") && i + 1 < argc) only = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--once")) g_once = true;
+  }
   if (!cuda_available()) { std::printf("no CUDA device: nothing to measure\n"); return 0; }
   const auto info = cuda_rt::device_info();
   std::printf("device: %s, batch %lld\n", info.name.c_str(), (long long)N);
   const int64_t shapes[][3] = {{1, 5161, 16}, {16, 5159, 16}, {16, 1719, 32}, {32, 1717, 32}, {32, 571, 64},
                                {64, 569, 64}, {64, 189, 128}, {128, 187, 128}, {128, 61, 256}, {256, 59, 256}};
-  struct Mode { const char* name; bool direct, tf32; };
-  const Mode modes[] = {{"direct", true, false}, {"gemm-fp32", false, false}, {"gemm-tf32", false, true}};
+  struct Mode { const char* name; cuda_rt::ConvPath path; bool tf32; };
+  const Mode modes[] = {{"direct", cuda_rt::ConvPath::direct, false}, {"gemm-fp32", cuda_rt::ConvPath::gemm, false},
+                        {"gemm-tf32", cuda_rt::ConvPath::gemm, true}, {"auto-fp32", cuda_rt::ConvPath::automatic, false}};
+  constexpr int nm = 4;
   std::printf("%-18s %-10s %9s %9s %9s %9s | %7s %7s %7s\n", "layer (cin,L,cout)", "path", "fwd ms", "bwd ms", "dW ms", "sum ms",
               "fwd TF", "bwd TF", "step TF");
-  double tot[3] = {0, 0, 0};
+  double tot[nm] = {};
+  int li = -1;
   for (const auto& s : shapes) {
+    if (++li, only >= 0 && li != only) continue;
     const cpu_kernels::Conv1dDims d{s[0], s[1], s[2], 3, 1, 0, s[1] - 2};
     auto x = rand_dev(N * d.cin * d.L, 1), w = rand_dev(d.cout * d.cin * 3, 2), b = rand_dev(d.cout, 3);
     auto dy = rand_dev(N * d.cout * d.lout, 4);
     Tensor<float, cuda> y({N * d.cout * d.lout}), dx({N * d.cin * d.L}), dw({d.cout * d.cin * 3}), db({d.cout});
     const double flops = 2.0 * double(N) * d.cout * d.cin * 3 * d.lout;
-    for (int m = 0; m < 3; ++m) {
-      cuda_rt::set_direct_conv(modes[m].direct);
+    for (int m = 0; m < nm; ++m) {
+      cuda_rt::set_conv_path(modes[m].path);
       cuda_rt::set_tf32(modes[m].tf32);
       const float* xp = x.data();
       const float* wp = w.data();
@@ -74,8 +85,8 @@ int main(int argc, char** argv) {
                   modes[m].name, f, bw, wg, f + bw, flops / f * 1e-9, bflops / bw * 1e-9, (flops + bflops) / (f + bw) * 1e-9);
     }
   }
-  cuda_rt::set_direct_conv(true);
+  cuda_rt::set_conv_path(cuda_rt::ConvPath::automatic);
   cuda_rt::set_tf32(false);
-  for (int m = 0; m < 3; ++m) std::printf("TOTAL %-10s fwd+bwd of the ten convolutions: %.3f ms per batch of %lld\n", modes[m].name, tot[m], (long long)N);
+  for (int m = 0; m < nm; ++m) std::printf("TOTAL %-10s fwd+bwd of the ten convolutions: %.3f ms per batch of %lld\n", modes[m].name, tot[m], (long long)N);
   return 0;
 }

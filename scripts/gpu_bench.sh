@@ -11,7 +11,7 @@ cmake -S . -B build-gpu -DGALML_WITH_CUDA=ON -DGALML_WITH_FITS=ON -DGALML_BUILD_
   -DGALML_BUILD_TESTS=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
 targets="galml_cuda"
 has tests && targets="$targets test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train"
-has conv && targets="$targets bench_cuda_conv1d"
+(has conv || has ncu) && targets="$targets bench_cuda_conv1d"
 has model && targets="$targets bench_cuda_mtlforgalspecz"
 has torch && targets="$targets bench_cuda_mtlforgalspecz"
 has reproduce && targets="$targets mtlforgalspecz"
@@ -25,6 +25,13 @@ if has tests; then
   done
 fi
 has conv && { build-gpu/benchmarks/bench_cuda_conv1d --batch 128 | tee "$out/conv128.txt"; build-gpu/benchmarks/bench_cuda_conv1d --batch 1024 > "$out/conv1024.txt"; grep TOTAL "$out/conv1024.txt"; }
+if has ncu; then  # hardware counters of the direct kernels on two layer shapes (L2: 16x5159, L8: 64x569)
+  for li in 1 5; do
+    ncu --clock-control none --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+      --kernel-name regex:"fwd_kernel|wgrad_kernel" build-gpu/benchmarks/bench_cuda_conv1d --layer $li --once > "$out/ncu_layer$li.txt" 2>&1
+    grep -E "fwd_kernel|wgrad_kernel|Duration|Compute \(SM\) Throughput|Memory Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Stall|One or More Eligible|Issued Warp" "$out/ncu_layer$li.txt" | head -80 > "$out/ncu_layer$li.short.txt"
+  done
+fi
 if has model || has torch; then build-gpu/benchmarks/bench_cuda_mtlforgalspecz | tee "$out/galml.txt"; fi
 has torch && python3 benchmarks/compare_pytorch_cuda.py --galml "$out/galml.txt" ${TORCH_ARGS:-} 2>&1 | tee "$out/torch.txt" | tail -40
 if has reproduce; then

@@ -85,7 +85,8 @@ const Case kCases[] = {
 
 TEST_CASE("CUDA direct conv1d matches a double reference on every tile shape", "[cuda][ops][conv1d]") {
   GALML_SKIP_WITHOUT_CUDA();
-  REQUIRE(cuda_rt::direct_conv_enabled());
+  REQUIRE(cuda_rt::conv_path() == cuda_rt::ConvPath::automatic);  // the default
+  cuda_rt::set_conv_path(cuda_rt::ConvPath::direct);
   for (const auto& c : kCases) {
     for (bool relu : {false, true}) {
       const int64_t lout = c.L + 2 * c.pad - 2;
@@ -109,19 +110,21 @@ TEST_CASE("CUDA direct conv1d matches a double reference on every tile shape", "
       CHECK(o2.db == o.db);
 
       // The im2col + cuBLAS path computes the same function.
-      cuda_rt::set_direct_conv(false);
+      cuda_rt::set_conv_path(cuda_rt::ConvPath::gemm);
       const Out g = run_cuda(c, x, w, b, dy, dw0, db0, relu);
-      cuda_rt::set_direct_conv(true);
+      cuda_rt::set_conv_path(cuda_rt::ConvPath::direct);
       CHECK(max_rel(o.y, g.y) < 1e-5);
       CHECK(max_rel(o.dx, g.dx) < 1e-5);
       CHECK(max_rel(o.dw, g.dw) < 1e-5);
       CHECK(max_rel(o.db, g.db) < 1e-5);
     }
   }
+  cuda_rt::set_conv_path(cuda_rt::ConvPath::automatic);
 }
 
 TEST_CASE("CUDA direct conv1d spreads a NaN input only to the outputs that read it", "[cuda][ops][conv1d]") {
   GALML_SKIP_WITHOUT_CUDA();
+  cuda_rt::set_conv_path(cuda_rt::ConvPath::direct);
   const Case c{16, 200, 32, 0, 2};
   const int64_t lout = c.L - 2;
   auto x = random_vec<float>(c.N * c.cin * c.L, 7), w = random_vec<float>(c.cout * c.cin * 3, 8), b = random_vec<float>(c.cout, 9);
@@ -145,4 +148,5 @@ TEST_CASE("CUDA direct conv1d spreads a NaN input only to the outputs that read 
       for (int64_t ic = 0; ic < c.cin; ++ic)
         for (int k = 0; k < 3; ++k) CHECK(std::isnan(o.dw[size_t((oc * c.cin + ic) * 3 + k)]) == (ic == 5));
   }
+  cuda_rt::set_conv_path(cuda_rt::ConvPath::automatic);
 }

@@ -69,14 +69,21 @@ template <class T> void relu_inplace(T* y, int64_t n) {
 }
 
 namespace conv_detail {
-inline bool& direct_flag() { static bool on = true; return on; }
+inline int& path_flag() { static int p = conv_path_auto; return p; }
+// auto: the direct kernels where they beat im2col + cuBLAS on the H100 (bench_cuda_conv1d: long rows,
+// few channels); cuBLAS for short rows with many channels, where its large GEMM tiles fill the GPU.
 template <class T> bool use_direct(const ConvDims& d) {
-  if constexpr (std::is_same_v<T, float>) return direct_flag() && conv_direct_ok(d);
-  else return false;
+  if constexpr (std::is_same_v<T, float>) {
+    if (!conv_direct_ok(d)) return false;
+    const int p = path_flag();
+    return p == conv_path_direct || (p == conv_path_auto && (d.lout >= 384 || d.cin * d.cout <= 64 * 64));
+  } else {
+    return false;
+  }
 }
 }  // namespace conv_detail
-void set_direct_conv(bool on) { conv_detail::direct_flag() = on; }
-bool direct_conv_enabled() { return conv_detail::direct_flag(); }
+void set_conv_path(int p) { conv_detail::path_flag() = p; }
+int conv_path() { return conv_detail::path_flag(); }
 
 template <class T>
 void conv1d_gemm_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {

@@ -1,7 +1,7 @@
 #pragma once
 // Direct (implicit-GEMM, no im2col) FP32 Conv1D kernels for stride 1, K = 3: the convolutions of the
 // spectral networks. Picked by conv1d.cuh for float; double, other strides and kernel sizes keep the
-// im2col + cuBLAS path, which also stays available as a reference (set_direct_conv(false)).
+// im2col + cuBLAS path, which also stays available as a reference (set_conv_path: kernels.hpp).
 //
 // Layering: conv1d_direct_{forward,backward} (device level, choose a tile config, launch) -> the
 // kernels below (one block per output tile) -> a thread's register tile. All sums run in a fixed order:
@@ -44,55 +44,86 @@ struct FwdArgs {
   bool transposed, relu;
 };
 
-template <int BO, int BL>
+// Asynchronous 4-byte global -> shared copy (sm_80+); !valid writes a zero without reading.
+__device__ inline void cp_async4(float* dst, const float* src, bool valid) {
+  const unsigned d = unsigned(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 4 : 0));
+}
+__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ inline void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+template <int BO, int BL, bool MASK> struct FwdTile {
+  static constexpr int XW = BL + 8;  // row stride: BL + K - 1 values, padded to a multiple of 4 (16-byte rows)
+  static constexpr int XN = kCC * XW, WN = kCC * kK * BO;
+  static constexpr int STAGE = XN * (MASK ? 2 : 1) + WN;  // floats per pipeline stage
+  static constexpr size_t smem = 2 * STAGE * sizeof(float);
+};
+
+// Two shared-memory stages: the copies of channel chunk q+1 run while chunk q is computed.
+template <int BO, int BL, bool MASK>
 __global__ void __launch_bounds__(kFwdThreads) fwd_kernel(FwdArgs a) {
   static_assert((BO / kRO) * (BL / kRL) == kFwdThreads, "direct conv: tile must give 128 threads");
-  constexpr int XW = BL + 8;  // row stride: BL + K - 1 values, padded to a multiple of 4 (16-byte rows)
-  __shared__ __align__(16) float xs[kCC][XW];
-  __shared__ __align__(16) float ws[kCC][kK][BO];
+  using Tl = FwdTile<BO, BL, MASK>;
+  constexpr int XW = Tl::XW, XN = Tl::XN, STAGE = Tl::STAGE;
+  extern __shared__ __align__(16) float sm[];
   const int tid = threadIdx.x;
   const int tl = tid % (BL / kRL), to = tid / (BL / kRL);
   const int l0 = blockIdx.x * BL, o0 = blockIdx.y * BO;
+  const int nchunks = (a.cin + kCC - 1) / kCC;
   for (int64_t n = blockIdx.z; n < a.N; n += gridDim.z) {
     const float* in = a.in + n * int64_t(a.cin) * a.lin;
-    const float* mk = a.mask ? a.mask + n * int64_t(a.cin) * a.lin : nullptr;
+    const float* mk = MASK ? a.mask + n * int64_t(a.cin) * a.lin : nullptr;
+    auto load = [&](int stage, int c0) {
+      float* xs = sm + stage * STAGE;
+      float* ws = xs + XN * (MASK ? 2 : 1);
+      for (int e = tid; e < kCC * (BL + kK - 1); e += kFwdThreads) {
+        const int cc = e / (BL + kK - 1), j = e % (BL + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
+        const bool ok = c < a.cin && p >= 0 && p < a.lin;
+        const int64_t idx = ok ? int64_t(c) * a.lin + p : 0;
+        cp_async4(&xs[cc * XW + j], in + idx, ok);
+        if constexpr (MASK) cp_async4(&xs[XN + cc * XW + j], mk + idx, ok);
+      }
+      for (int e = tid; e < kCC * kK * BO; e += kFwdThreads) {
+        const int oo = e % BO, r = e / BO, k = r % kK, cc = r / kK, o = o0 + oo, c = c0 + cc;
+        const bool ok = o < a.cout && c < a.cin;
+        const int64_t idx = !ok ? 0 : a.transposed ? (int64_t(c) * a.cout + o) * kK + (kK - 1 - k) : (int64_t(o) * a.cin + c) * kK + k;
+        cp_async4(&ws[(cc * kK + k) * BO + oo], a.w + idx, ok);
+      }
+      cp_async_commit();
+    };
     float acc[kRO][kRL];
 #pragma unroll
     for (int i = 0; i < kRO; ++i)
 #pragma unroll
       for (int j = 0; j < kRL; ++j) acc[i][j] = 0.f;
-    for (int c0 = 0; c0 < a.cin; c0 += kCC) {
+    load(0, 0);
+    for (int q = 0; q < nchunks; ++q) {
+      if (q + 1 < nchunks) { load((q + 1) & 1, (q + 1) * kCC); cp_async_wait<1>(); }
+      else cp_async_wait<0>();
       __syncthreads();
-      for (int e = tid; e < kCC * (BL + kK - 1); e += kFwdThreads) {
-        const int cc = e / (BL + kK - 1), j = e % (BL + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
-        float v = 0.f;
-        if (c < a.cin && p >= 0 && p < a.lin) {
-          const int64_t idx = int64_t(c) * a.lin + p;
-          v = in[idx];
-          if (mk && !(mk[idx] > 0.f)) v = 0.f;
-        }
-        xs[cc][j] = v;
-      }
-      for (int e = tid; e < kCC * kK * BO; e += kFwdThreads) {
-        const int oo = e % BO, r = e / BO, k = r % kK, cc = r / kK, o = o0 + oo, c = c0 + cc;
-        float v = 0.f;
-        if (o < a.cout && c < a.cin)
-          v = a.transposed ? a.w[(int64_t(c) * a.cout + o) * kK + (kK - 1 - k)] : a.w[(int64_t(o) * a.cin + c) * kK + k];
-        ws[cc][k][oo] = v;
-      }
-      __syncthreads();
+      const float* xs = sm + (q & 1) * STAGE;
+      const float* ws = xs + XN * (MASK ? 2 : 1);
+      const int ncc = a.cin - q * kCC < kCC ? a.cin - q * kCC : kCC;
 #pragma unroll 2
-      for (int cc = 0; cc < kCC; ++cc) {
+      for (int cc = 0; cc < ncc; ++cc) {
         float xv[kRL + kK - 1];
-        const float4* xr = reinterpret_cast<const float4*>(&xs[cc][tl * kRL]);
-        const float4 x0 = xr[0], x1 = xr[1];
-        const float2 x2 = *reinterpret_cast<const float2*>(&xs[cc][tl * kRL + 8]);
+        const float* xr = xs + cc * XW + tl * kRL;
+        const float4 x0 = *reinterpret_cast<const float4*>(xr), x1 = *reinterpret_cast<const float4*>(xr + 4);
+        const float2 x2 = *reinterpret_cast<const float2*>(xr + 8);
         xv[0] = x0.x; xv[1] = x0.y; xv[2] = x0.z; xv[3] = x0.w;
         xv[4] = x1.x; xv[5] = x1.y; xv[6] = x1.z; xv[7] = x1.w;
         xv[8] = x2.x; xv[9] = x2.y;
+        if constexpr (MASK) {
+          const float* mr = xr + XN;
+          const float4 m0 = *reinterpret_cast<const float4*>(mr), m1 = *reinterpret_cast<const float4*>(mr + 4);
+          const float2 m2 = *reinterpret_cast<const float2*>(mr + 8);
+          const float mv[kRL + kK - 1] = {m0.x, m0.y, m0.z, m0.w, m1.x, m1.y, m1.z, m1.w, m2.x, m2.y};
+#pragma unroll
+          for (int j = 0; j < kRL + kK - 1; ++j) xv[j] = mv[j] > 0.f ? xv[j] : 0.f;
+        }
 #pragma unroll
         for (int k = 0; k < kK; ++k) {
-          const float4* wr = reinterpret_cast<const float4*>(&ws[cc][k][to * kRO]);
+          const float4* wr = reinterpret_cast<const float4*>(ws + (cc * kK + k) * BO + to * kRO);
           const float4 w0 = wr[0], w1 = wr[1];
           const float wv[kRO] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
 #pragma unroll
@@ -101,6 +132,7 @@ __global__ void __launch_bounds__(kFwdThreads) fwd_kernel(FwdArgs a) {
             for (int j = 0; j < kRL; ++j) acc[i][j] = fmaf(wv[i], xv[j + k], acc[i][j]);
         }
       }
+      __syncthreads();  // stage (q & 1) is refilled by the next iteration's load
     }
     float* out = a.out + n * int64_t(a.cout) * a.lout;
 #pragma unroll
@@ -113,12 +145,28 @@ __global__ void __launch_bounds__(kFwdThreads) fwd_kernel(FwdArgs a) {
         const int l = l0 + tl * kRL + j;
         if (l < a.lout) {
           float v = acc[i][j] + b;
-          if (a.relu) v = v > 0.f ? v : (v != v ? v : 0.f);  // NaN passes, as on the CPU
+          if (a.relu) v = v < 0.f ? 0.f : v;  // NaN passes, as on the CPU
           out[int64_t(o) * a.lout + l] = v;
         }
       }
     }
   }
+}
+
+template <int BO, int BL, bool MASK>
+void launch_fwd_cfg(const FwdArgs& a, dim3 grid) {
+  constexpr size_t smem = FwdTile<BO, BL, MASK>::smem;
+  static const bool attr = [] {  // once per instantiation: allow more than 48 KB of dynamic shared memory
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(fwd_kernel<BO, BL, MASK>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    return true;
+  }();
+  (void)attr;
+  fwd_kernel<BO, BL, MASK><<<grid, kFwdThreads, smem, cuda_rt::stream()>>>(a);
+}
+template <int BO, int BL>
+void launch_fwd_mask(const FwdArgs& a, dim3 grid) {
+  if (a.mask) launch_fwd_cfg<BO, BL, true>(a, grid);
+  else launch_fwd_cfg<BO, BL, false>(a, grid);
 }
 
 // Tile shapes (BO x BL, 128 threads each): the one with the least padding waste for (cout, lout),
@@ -135,10 +183,10 @@ inline void launch_fwd(const FwdArgs& a) {
   const int bo = cfgs[best].bo, bl = cfgs[best].bl;
   const dim3 grid(unsigned((a.lout + bl - 1) / bl), unsigned((a.cout + bo - 1) / bo), unsigned(a.N < 65535 ? a.N : 65535));
   switch (best) {
-    case 0: fwd_kernel<128, 64><<<grid, kFwdThreads, 0, cuda_rt::stream()>>>(a); break;
-    case 1: fwd_kernel<64, 128><<<grid, kFwdThreads, 0, cuda_rt::stream()>>>(a); break;
-    case 2: fwd_kernel<32, 256><<<grid, kFwdThreads, 0, cuda_rt::stream()>>>(a); break;
-    default: fwd_kernel<16, 512><<<grid, kFwdThreads, 0, cuda_rt::stream()>>>(a); break;
+    case 0: launch_fwd_mask<128, 64>(a, grid); break;
+    case 1: launch_fwd_mask<64, 128>(a, grid); break;
+    case 2: launch_fwd_mask<32, 256>(a, grid); break;
+    default: launch_fwd_mask<16, 512>(a, grid); break;
   }
   GALML_CUDA_LAUNCHED();
 }
@@ -154,22 +202,51 @@ struct WgradArgs {
   float* part;        // [groups, cout, cin, K]
   float* part_b;      // nullable: [groups, cout] bias partials
   int64_t N;
-  int cin, L, cout, lout, pad, spg;  // spg: samples per group (blockIdx.z)
+  int cin, L, cout, lout, pad;
+  int64_t cpg;  // position chunks per group: group z owns chunks [z*cpg, (z+1)*cpg) of the (sample, chunk) sequence
+};
+
+template <int BO, int BC, int TL, bool MASK> struct WTile {
+  static constexpr int DS = BO + 4, XS = BC + 4;  // padded rows (16-byte aligned, spread over banks)
+  static constexpr int DN = TL * DS, STAGE = DN * (MASK ? 2 : 1) + (TL + kK - 1) * XS;
+  static constexpr size_t smem = 2 * STAGE * sizeof(float);
 };
 
 // BO x BC channel tile, positions in chunks of TL; T = (BO/4)(BC/4) threads form one tile team, and
-// G = 256 / T teams split each chunk's positions (contiguous runs, so the 3-tap window slides).
-template <int BO, int BC, int TL>
+// G = 256 / T teams split each chunk's positions (contiguous runs, so the 3-tap window slides). Two
+// shared-memory stages: the copies of chunk q+1 run while chunk q is summed.
+template <int BO, int BC, int TL, bool MASK>
 __global__ void __launch_bounds__(kWThreads) wgrad_kernel(WgradArgs a) {
   constexpr int TO = BO / kWR, TC = BC / kWR, T = TO * TC, G = kWThreads / T, PER = TL / G;
   static_assert(T * G == kWThreads && PER * G == TL && PER >= 2, "direct conv wgrad: bad tile");
-  constexpr int DS = BO + 4, XS = BC + 4;  // padded rows (16-byte aligned, spread over banks)
-  __shared__ __align__(16) float smem[TL * DS + (TL + kK - 1) * XS];
-  float (*dys)[DS] = reinterpret_cast<float (*)[DS]>(smem);
-  float (*xs)[XS] = reinterpret_cast<float (*)[XS]>(smem + TL * DS);
+  using Tl = WTile<BO, BC, TL, MASK>;
+  constexpr int DS = Tl::DS, XS = Tl::XS, DN = Tl::DN, STAGE = Tl::STAGE;
+  extern __shared__ __align__(16) float sm[];
   const int tid = threadIdx.x, g = tid / T, t = tid % T, to = t % TO, tc = t / TO;
   const int c0 = blockIdx.x * BC, o0 = blockIdx.y * BO;
-  const int64_t n0 = int64_t(blockIdx.z) * a.spg, n1 = n0 + a.spg < a.N ? n0 + a.spg : a.N;
+  const int64_t nlc = (a.lout + TL - 1) / TL, total = a.N * nlc;
+  const int64_t q0 = int64_t(blockIdx.z) * a.cpg, q1 = q0 + a.cpg < total ? q0 + a.cpg : total;
+  auto load = [&](int stage, int64_t q) {
+    const int64_t n = q / nlc;
+    const int l0 = int(q % nlc) * TL;
+    float* dys = sm + stage * STAGE;
+    float* xs = dys + DN * (MASK ? 2 : 1);
+    const float* dy = a.dy + n * int64_t(a.cout) * a.lout;
+    const float* x = a.x + n * int64_t(a.cin) * a.L;
+    for (int e = tid; e < BO * TL; e += kWThreads) {  // l fastest: coalesced global reads
+      const int j = e % TL, oo = e / TL, o = o0 + oo, l = l0 + j;
+      const bool ok = o < a.cout && l < a.lout;
+      const int64_t idx = ok ? int64_t(o) * a.lout + l : 0;
+      cp_async4(&dys[j * DS + oo], dy + idx, ok);
+      if constexpr (MASK) cp_async4(&dys[DN + j * DS + oo], a.mask + n * int64_t(a.cout) * a.lout + idx, ok);
+    }
+    for (int e = tid; e < BC * (TL + kK - 1); e += kWThreads) {
+      const int j = e % (TL + kK - 1), cc = e / (TL + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
+      const bool ok = c < a.cin && p >= 0 && p < a.L;
+      cp_async4(&xs[j * XS + cc], x + (ok ? int64_t(c) * a.L + p : 0), ok);
+    }
+    cp_async_commit();
+  };
   float acc[kWR][kWR][kK];
   float bacc[kWR];
 #pragma unroll
@@ -180,59 +257,50 @@ __global__ void __launch_bounds__(kWThreads) wgrad_kernel(WgradArgs a) {
 #pragma unroll
       for (int k = 0; k < kK; ++k) acc[i][j][k] = 0.f;
   }
-  for (int64_t n = n0; n < n1; ++n) {
-    const float* x = a.x + n * int64_t(a.cin) * a.L;
-    const float* dy = a.dy + n * int64_t(a.cout) * a.lout;
-    const float* mk = a.mask ? a.mask + n * int64_t(a.cout) * a.lout : nullptr;
-    for (int l0 = 0; l0 < a.lout; l0 += TL) {
-      __syncthreads();
-      for (int e = tid; e < BO * TL; e += kWThreads) {  // l fastest: coalesced global reads
-        const int j = e % TL, oo = e / TL, o = o0 + oo, l = l0 + j;
-        float v = 0.f;
-        if (o < a.cout && l < a.lout) {
-          const int64_t idx = int64_t(o) * a.lout + l;
-          v = dy[idx];
-          if (mk && !(mk[idx] > 0.f)) v = 0.f;
-        }
-        dys[j][oo] = v;
-      }
-      for (int e = tid; e < BC * (TL + kK - 1); e += kWThreads) {
-        const int j = e % (TL + kK - 1), cc = e / (TL + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
-        xs[j][cc] = (c < a.cin && p >= 0 && p < a.L && l0 + j < a.lout + kK - 1) ? x[int64_t(c) * a.L + p] : 0.f;
-      }
-      __syncthreads();
-      const int jb = g * PER;
-      float win[kK][kWR];
+  if (q0 < q1) load(0, q0);
+  for (int64_t q = q0; q < q1; ++q) {
+    const int stage = int((q - q0) & 1);
+    if (q + 1 < q1) { load(stage ^ 1, q + 1); cp_async_wait<1>(); }
+    else cp_async_wait<0>();
+    __syncthreads();
+    const float* dys = sm + stage * STAGE;
+    const float* xs = dys + DN * (MASK ? 2 : 1);
+    const int jb = g * PER;
+    float win[kK][kWR];
 #pragma unroll
-      for (int k = 0; k < kK - 1; ++k) {
-        const float4 v = *reinterpret_cast<const float4*>(&xs[jb + k][tc * kWR]);
-        win[k][0] = v.x; win[k][1] = v.y; win[k][2] = v.z; win[k][3] = v.w;
-      }
-#pragma unroll 4
-      for (int j = 0; j < PER; ++j) {
-        const float4 v = *reinterpret_cast<const float4*>(&xs[jb + j + kK - 1][tc * kWR]);
-        win[kK - 1][0] = v.x; win[kK - 1][1] = v.y; win[kK - 1][2] = v.z; win[kK - 1][3] = v.w;
-        const float4 dv = *reinterpret_cast<const float4*>(&dys[jb + j][to * kWR]);
-        const float d[kWR] = {dv.x, dv.y, dv.z, dv.w};
-#pragma unroll
-        for (int i = 0; i < kWR; ++i) {
-          bacc[i] += d[i];
-#pragma unroll
-          for (int c = 0; c < kWR; ++c)
-#pragma unroll
-            for (int k = 0; k < kK; ++k) acc[i][c][k] = fmaf(d[i], win[k][c], acc[i][c][k]);
-        }
-#pragma unroll
-        for (int k = 0; k < kK - 1; ++k)
-#pragma unroll
-          for (int c = 0; c < kWR; ++c) win[k][c] = win[k + 1][c];
-      }
+    for (int k = 0; k < kK - 1; ++k) {
+      const float4 v = *reinterpret_cast<const float4*>(&xs[(jb + k) * XS + tc * kWR]);
+      win[k][0] = v.x; win[k][1] = v.y; win[k][2] = v.z; win[k][3] = v.w;
     }
+#pragma unroll 4
+    for (int j = 0; j < PER; ++j) {
+      const float4 v = *reinterpret_cast<const float4*>(&xs[(jb + j + kK - 1) * XS + tc * kWR]);
+      win[kK - 1][0] = v.x; win[kK - 1][1] = v.y; win[kK - 1][2] = v.z; win[kK - 1][3] = v.w;
+      const float4 dv = *reinterpret_cast<const float4*>(&dys[(jb + j) * DS + to * kWR]);
+      float d[kWR] = {dv.x, dv.y, dv.z, dv.w};
+      if constexpr (MASK) {
+        const float4 mv = *reinterpret_cast<const float4*>(&dys[DN + (jb + j) * DS + to * kWR]);
+        d[0] = mv.x > 0.f ? d[0] : 0.f; d[1] = mv.y > 0.f ? d[1] : 0.f; d[2] = mv.z > 0.f ? d[2] : 0.f; d[3] = mv.w > 0.f ? d[3] : 0.f;
+      }
+#pragma unroll
+      for (int i = 0; i < kWR; ++i) {
+        bacc[i] += d[i];
+#pragma unroll
+        for (int c = 0; c < kWR; ++c)
+#pragma unroll
+          for (int k = 0; k < kK; ++k) acc[i][c][k] = fmaf(d[i], win[k][c], acc[i][c][k]);
+      }
+#pragma unroll
+      for (int k = 0; k < kK - 1; ++k)
+#pragma unroll
+        for (int c = 0; c < kWR; ++c) win[k][c] = win[k + 1][c];
+    }
+    __syncthreads();  // this stage is refilled two chunks on
   }
   // Teams 1..G-1 hand their sums to team 0 one after another (fixed order), through shared memory.
   constexpr int NA = kWR * kWR * kK + kWR;
-  static_assert(G == 1 || T * NA <= TL * DS + (TL + kK - 1) * XS, "direct conv wgrad: reduction buffer too small");
-  float* red = smem;  // reuses the tiles (T * NA floats)
+  static_assert(G == 1 || T * NA <= 2 * STAGE, "direct conv wgrad: reduction buffer too small");
+  float* red = sm;  // reuses the tiles (T * NA floats); every copy has landed (wait<0>) and been read
   for (int h = 1; h < G; ++h) {
     __syncthreads();
     if (g == h) {
@@ -285,11 +353,21 @@ __global__ void sum_partials_kernel(const float* __restrict__ part, float* __res
 
 inline int ch_tile(int c) { return c <= 4 ? 4 : c <= 16 ? 16 : c <= 32 ? 32 : 64; }
 
+template <int BO, int BC, int TL, bool MASK>
+void launch_wgrad_cfg(const WgradArgs& a, dim3 grid) {
+  constexpr size_t smem = WTile<BO, BC, TL, MASK>::smem;
+  static const bool attr = [] {
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(wgrad_kernel<BO, BC, TL, MASK>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    return true;
+  }();
+  (void)attr;
+  wgrad_kernel<BO, BC, TL, MASK><<<grid, kWThreads, smem, cuda_rt::stream()>>>(a);
+}
+template <int BO, int BC> constexpr int wgrad_tl() { return (BO > BC ? BO : BC) <= 32 ? 128 : 64; }  // 2 stages fit ~110 KB
 template <int BO, int BC>
 void launch_wgrad_tl(const WgradArgs& a, dim3 grid) {
-  constexpr int M = BO > BC ? BO : BC;
-  constexpr int TL = M <= 16 ? 256 : M <= 32 ? 128 : 64;
-  wgrad_kernel<BO, BC, TL><<<grid, kWThreads, 0, cuda_rt::stream()>>>(a);
+  if (a.mask) launch_wgrad_cfg<BO, BC, wgrad_tl<BO, BC>(), true>(a, grid);
+  else launch_wgrad_cfg<BO, BC, wgrad_tl<BO, BC>(), false>(a, grid);
 }
 
 template <int BO>
@@ -330,14 +408,18 @@ inline void conv1d_direct_backward(const float* x, const float* w, const float* 
     GALML_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
     return int64_t(sms) * 4;  // blocks to aim for
   }();
+  // Groups of consecutive (sample, position-chunk) pairs, enough for `want` blocks in all; each group's
+  // partial sums are added in group order below, so the split never changes the bits between runs.
+  const int64_t tl = (bo > bc ? bo : bc) <= 32 ? 128 : 64;  // = wgrad_tl<bo, bc>()
+  const int64_t chunks = N * ((d.lout + tl - 1) / tl);
   int64_t groups = (want + tiles - 1) / tiles;
-  if (groups > N) groups = N;
+  if (groups > chunks) groups = chunks;
   if (groups > 65535) groups = 65535;
-  const int64_t spg = (N + groups - 1) / groups;
-  groups = (N + spg - 1) / spg;
+  const int64_t cpg = (chunks + groups - 1) / groups;
+  groups = (chunks + cpg - 1) / cpg;
   const int64_t wsz = d.cout * d.cin * kK;
   cuda_rt::DeviceBuffer<float> part(groups * wsz), part_b(db ? groups * d.cout : 1);
-  WgradArgs a{x, dy, mask, part.get(), db ? part_b.get() : nullptr, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), int(spg)};
+  WgradArgs a{x, dy, mask, part.get(), db ? part_b.get() : nullptr, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), cpg};
   const dim3 grid(unsigned((d.cin + bc - 1) / bc), unsigned((d.cout + bo - 1) / bo), unsigned(groups));
   switch (bo) {
     case 16: launch_wgrad_bc<16>(bc, a, grid); break;

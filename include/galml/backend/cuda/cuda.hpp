@@ -16,10 +16,11 @@
 namespace galml {
 
 namespace cuda_rt {
-// Direct FP32 conv kernels for float stride-1 k=3 Conv1D (the default), or im2col + cuBLAS for every
-// convolution (the reference path; also what TF32 mode speeds up). Global, host-side.
-inline void set_direct_conv(bool on) { cuda_kernels::set_direct_conv(on); }
-inline bool direct_conv_enabled() { return cuda_kernels::direct_conv_enabled(); }
+// Conv1D implementation for float stride-1 k=3 convolutions (kernels.hpp): gemm (im2col + cuBLAS, the
+// reference; also what TF32 mode speeds up), direct (galml's FP32 kernels), auto (default: per shape).
+enum class ConvPath { gemm = cuda_kernels::conv_path_gemm, automatic = cuda_kernels::conv_path_auto, direct = cuda_kernels::conv_path_direct };
+inline void set_conv_path(ConvPath p) { cuda_kernels::set_conv_path(int(p)); }
+inline ConvPath conv_path() { return ConvPath(cuda_kernels::conv_path()); }
 }  // namespace cuda_rt
 
 // Copies of a tensor on the other side (same shape; the result owns fresh storage).

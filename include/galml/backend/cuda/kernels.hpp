@@ -19,10 +19,12 @@ template <class T> void conv1d_backward(const T* x, const T* w, const T* dy, T* 
 // gradient of the ReLU's output.
 template <class T> void conv1d_relu_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d);
 template <class T> void conv1d_relu_backward(const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d);
-// Direct FP32 conv kernels (conv1d_direct.cuh) for float stride-1 k=3 convolutions, or im2col + cuBLAS
-// for every convolution (the reference path). On by default; global, host-side.
-void set_direct_conv(bool on);
-bool direct_conv_enabled();
+// Which Conv1D implementation float stride-1 k=3 convolutions use: im2col + cuBLAS (the reference path,
+// and the only one for other convolutions and double), the direct FP32 kernels (conv1d_direct.cuh), or
+// auto (the default: direct for long rows / few channels, cuBLAS otherwise). Global, host-side.
+enum ConvPath : int { conv_path_gemm = 0, conv_path_auto = 1, conv_path_direct = 2 };
+void set_conv_path(int p);
+int conv_path();
 template <class T> void dense_forward(const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out);
 template <class T> void dense_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, int64_t in, int64_t out);
 template <class T> void activation_forward(int act, const T* x, T* y, int64_t n);
