@@ -53,10 +53,12 @@ int main(int argc, char** argv) {
   std::printf("device: %s, batch %lld\n", info.name.c_str(), (long long)N);
   const int64_t shapes[][3] = {{1, 5161, 16}, {16, 5159, 16}, {16, 1719, 32}, {32, 1717, 32}, {32, 571, 64},
                                {64, 569, 64}, {64, 189, 128}, {128, 187, 128}, {128, 61, 256}, {256, 59, 256}};
-  struct Mode { const char* name; cuda_rt::ConvPath path; bool tf32; };
-  const Mode modes[] = {{"direct", cuda_rt::ConvPath::direct, false}, {"gemm-fp32", cuda_rt::ConvPath::gemm, false},
-                        {"gemm-tf32", cuda_rt::ConvPath::gemm, true}, {"auto-fp32", cuda_rt::ConvPath::automatic, false}};
-  constexpr int nm = 4;
+  using P = cuda_rt::Precision;
+  struct Mode { const char* name; cuda_rt::ConvPath path; P prec; };
+  const Mode modes[] = {{"direct", cuda_rt::ConvPath::direct, P::fp32}, {"gemm-fp32", cuda_rt::ConvPath::gemm, P::fp32},
+                        {"gemm-tf32", cuda_rt::ConvPath::gemm, P::tf32}, {"auto-fp32", cuda_rt::ConvPath::automatic, P::fp32},
+                        {"auto-tf32", cuda_rt::ConvPath::automatic, P::tf32}, {"auto-bf16", cuda_rt::ConvPath::automatic, P::bf16}};
+  constexpr int nm = 6;
   std::printf("%-18s %-10s %9s %9s %9s %9s | %7s %7s %7s\n", "layer (cin,L,cout)", "path", "fwd ms", "bwd ms", "dW ms", "sum ms",
               "fwd TF", "bwd TF", "step TF");
   double tot[nm] = {};
@@ -70,7 +72,7 @@ int main(int argc, char** argv) {
     const double flops = 2.0 * double(N) * d.cout * d.cin * 3 * d.lout;
     for (int m = 0; m < nm; ++m) {
       cuda_rt::set_conv_path(modes[m].path);
-      cuda_rt::set_tf32(modes[m].tf32);
+      cuda_rt::set_precision(modes[m].prec);
       const float* xp = x.data();
       const float* wp = w.data();
       const float* bp = b.data();
@@ -86,7 +88,7 @@ int main(int argc, char** argv) {
     }
   }
   cuda_rt::set_conv_path(cuda_rt::ConvPath::automatic);
-  cuda_rt::set_tf32(false);
+  cuda_rt::set_precision(P::fp32);
   for (int m = 0; m < nm; ++m) std::printf("TOTAL %-10s fwd+bwd of the ten convolutions: %.3f ms per batch of %lld\n", modes[m].name, tot[m], (long long)N);
   return 0;
 }

@@ -1,6 +1,7 @@
 // MTLforGalSpecZ on the GPU: the whole training step (forward, focal + masked-MAE losses on the device,
 // backward, fused Adam) at batch 128, eager and replayed as one CUDA graph, FP32 and TF32; inference
-// (eval-mode forward) at batch 1024, eager and as a graph. Prints samples/s (median of 5 timed runs,
+// (eval-mode forward) at batch 1024, eager and as a graph; FP32, TF32 and BF16 (FP32 storage and master
+// weights, tensor-core operands). Prints samples/s (median of 5 timed runs,
 // each over many steps, host clock around a synchronised stream). Compare with
 // benchmarks/compare_pytorch_cuda.py on the same machine (docs/gpu.md).
 //
@@ -44,11 +45,12 @@ template <class F> static double time_s(F&& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-static double bench_train(bool graph, bool tf32, int steps, const std::vector<train::Batch<float>>& batches, double* loss0) {
+enum class Prec { fp32, tf32, bf16 };
+static double bench_train(bool graph, Prec prec, int steps, const std::vector<train::Batch<float>>& batches, double* loss0) {
   manual_seed(1);
   M model;
   train::DeviceTrainStep<M> ds(model, {train::DeviceTask::focal("cls", 0), train::DeviceTask::masked_mae("z", 1)}, 128,
-                               {.graph = graph, .tf32 = tf32});
+                               {.graph = graph, .tf32 = prec == Prec::tf32, .bf16 = prec == Prec::bf16});
   size_t k = 0;
   auto run = [&](int n) {
     for (int i = 0; i < n; ++i) { ds.stage(batches[k++ % batches.size()]); ds.step(); }
@@ -62,8 +64,8 @@ static double bench_train(bool graph, bool tf32, int steps, const std::vector<tr
   return median(r);
 }
 
-static double bench_infer(bool graph, bool tf32, int iters) {
-  cuda_rt::set_tf32(tf32);
+static double bench_infer(bool graph, Prec prec, int iters) {
+  cuda_rt::set_precision(prec == Prec::bf16 ? cuda_rt::Precision::bf16 : prec == Prec::tf32 ? cuda_rt::Precision::tf32 : cuda_rt::Precision::fp32);
   manual_seed(2);
   M model;
   model.eval();
@@ -76,7 +78,7 @@ static double bench_infer(bool graph, bool tf32, int iters) {
   run();
   std::vector<double> r;
   for (int rep = 0; rep < 5; ++rep) r.push_back(double(iters) * 1024.0 / time_s(run));
-  cuda_rt::set_tf32(false);
+  cuda_rt::set_precision(cuda_rt::Precision::fp32);
   return median(r);
 }
 
@@ -95,14 +97,17 @@ int main(int argc, char** argv) {
   struct Row { std::string what; double v; };
   std::vector<Row> rows;
   double l0 = 0;
-  rows.push_back({"train step b128 FP32 eager", bench_train(false, false, steps, batches, &l0)});
-  rows.push_back({"train step b128 FP32 CUDA graph", bench_train(true, false, steps, batches, nullptr)});
-  rows.push_back({"train step b128 TF32 eager", bench_train(false, true, steps, batches, nullptr)});
-  rows.push_back({"train step b128 TF32 CUDA graph", bench_train(true, true, steps, batches, nullptr)});
-  cuda_rt::set_tf32(false);
-  rows.push_back({"inference b1024 FP32 eager", bench_infer(false, false, iters)});
-  rows.push_back({"inference b1024 FP32 CUDA graph", bench_infer(true, false, iters)});
-  rows.push_back({"inference b1024 TF32 CUDA graph", bench_infer(true, true, iters)});
+  rows.push_back({"train step b128 FP32 eager", bench_train(false, Prec::fp32, steps, batches, &l0)});
+  rows.push_back({"train step b128 FP32 CUDA graph", bench_train(true, Prec::fp32, steps, batches, nullptr)});
+  rows.push_back({"train step b128 TF32 eager", bench_train(false, Prec::tf32, steps, batches, nullptr)});
+  rows.push_back({"train step b128 TF32 CUDA graph", bench_train(true, Prec::tf32, steps, batches, nullptr)});
+  rows.push_back({"train step b128 BF16 eager", bench_train(false, Prec::bf16, steps, batches, nullptr)});
+  rows.push_back({"train step b128 BF16 CUDA graph", bench_train(true, Prec::bf16, steps, batches, nullptr)});
+  cuda_rt::set_precision(cuda_rt::Precision::fp32);
+  rows.push_back({"inference b1024 FP32 eager", bench_infer(false, Prec::fp32, iters)});
+  rows.push_back({"inference b1024 FP32 CUDA graph", bench_infer(true, Prec::fp32, iters)});
+  rows.push_back({"inference b1024 TF32 CUDA graph", bench_infer(true, Prec::tf32, iters)});
+  rows.push_back({"inference b1024 BF16 CUDA graph", bench_infer(true, Prec::bf16, iters)});
   std::printf("first-steps focal loss %.4f\n", l0);
   std::printf("%-36s %14s\n", "galml (CUDA)", "samples/s");
   for (auto& r : rows) std::printf("GALML %-36s %14.0f\n", r.what.c_str(), r.v);

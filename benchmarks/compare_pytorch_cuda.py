@@ -202,6 +202,11 @@ def main():
     add("inference b1024 FP32 CUDA graph", lambda: infer_bench("graph", a.iters, dev))
     add("inference b1024 TF32 CUDA graph", lambda: infer_bench("graph", a.iters, dev, tf32=True))
     add("inference b1024 BF16 CUDA graph", lambda: infer_bench("graph", a.iters, dev, tf32=True, bf16=True))
+    if not a.no_compile:  # compilation can take minutes
+        add("train step b128 FP32 compile(reduce-overhead)", lambda: train_bench("compile", a.steps, dev))
+        add("train step b128 BF16 compile(reduce-overhead)", lambda: train_bench("compile", a.steps, dev, tf32=True, bf16=True))
+        add("inference b1024 FP32 compile(reduce-overhead)", lambda: infer_bench("compile", a.iters, dev))
+        add("inference b1024 BF16 compile(reduce-overhead)", lambda: infer_bench("compile", a.iters, dev, tf32=True, bf16=True))
     if a.galml:
         g = {}
         for line in open(a.galml):
@@ -209,16 +214,19 @@ def main():
             if mm:
                 g[mm.group(1).strip()] = float(mm.group(2))
         t = dict(rows)
-        print(f"\n{'case':<40s} {'galml/s':>10s} {'torch/s':>10s} {'galml/torch':>12s}")
+        print(f"\n{'case':<46s} {'galml/s':>10s} {'torch/s':>10s} {'galml/torch':>12s}")
         for name, v in g.items():
             if name in t:
-                print(f"{name:<40s} {v:10.0f} {t[name]:10.0f} {v / t[name]:12.2f}")
-        best = max((v for n, v in rows if n.startswith("train")), default=None)
-        if best and "train step b128 FP32 CUDA graph" in g:
-            print(f"galml FP32 graph vs torch's best training setting: {g['train step b128 FP32 CUDA graph'] / best:.2f}", flush=True)
-    if not a.no_compile:  # last: compilation can take minutes
-        add("train step b128 FP32 compile(reduce-overhead)", lambda: train_bench("compile", a.steps, dev))
-        add("inference b1024 FP32 compile(reduce-overhead)", lambda: infer_bench("compile", a.iters, dev))
+                print(f"{name:<46s} {v:10.0f} {t[name]:10.0f} {v / t[name]:12.2f}")
+        # Best configuration against best configuration, per task and precision (the targets).
+        print()
+        for task in ("train step b128", "inference b1024"):
+            for prec in ("FP32", "TF32", "BF16"):
+                gb = max(((v, n) for n, v in g.items() if n.startswith(task) and f" {prec} " in n), default=None)
+                tb = max(((v, n) for n, v in rows if n.startswith(task) and f" {prec} " in n), default=None)
+                if gb and tb:
+                    print(f"BEST {task} {prec}: galml {gb[0]:.0f} ({gb[1][len(task) + 1:]}) vs torch {tb[0]:.0f} "
+                          f"({tb[1][len(task) + 1:]}): {gb[0] / tb[0]:.2f}x", flush=True)
     return 0
 
 

@@ -150,3 +150,35 @@ TEST_CASE("CUDA direct conv1d spreads a NaN input only to the outputs that read 
   }
   cuda_rt::set_conv_path(cuda_rt::ConvPath::automatic);
 }
+
+// Tensor-core kernels (conv1d_tc.cuh): forward and dx in TF32 / BF16 (dW/db stay FP32 on the direct
+// path). Operand rounding bounds the error: TF32 keeps 10 mantissa bits, BF16 7; sums of up to 768
+// products, measured as max |error| / max |reference| (the tolerances docs/gpu.md lists).
+TEST_CASE("CUDA tensor-core conv1d (TF32, BF16) matches a double reference within the precision's tolerance", "[cuda][ops][conv1d]") {
+  GALML_SKIP_WITHOUT_CUDA();
+  struct P { cuda_rt::Precision p; double tol; };
+  for (const P pr : {P{cuda_rt::Precision::tf32, 2e-3}, P{cuda_rt::Precision::bf16, 1.6e-2}}) {
+    cuda_rt::set_precision(pr.p);
+    for (const auto& c : kCases) {
+      for (bool relu : {false, true}) {
+        const int64_t lout = c.L + 2 * c.pad - 2;
+        INFO(cuda_rt::precision_name(pr.p) << " cin " << c.cin << " L " << c.L << " cout " << c.cout << " pad " << c.pad << " N " << c.N << " relu " << relu);
+        auto x = random_vec<float>(c.N * c.cin * c.L, 21), w = random_vec<float>(c.cout * c.cin * 3, 22), b = random_vec<float>(c.cout, 23);
+        auto dy = random_vec<float>(c.N * c.cout * lout, 24), dw0 = random_vec<float>(c.cout * c.cin * 3, 25), db0 = random_vec<float>(c.cout, 26);
+        const Ref r = reference(c, x, w, b, dy, dw0, db0, relu);
+        const Out o = run_cuda(c, x, w, b, dy, dw0, db0, relu);
+        const double ey = rel_to(o.y, r.y), edx = rel_to(o.dx, r.dx);
+        CAPTURE(ey, edx);
+        CHECK(ey < pr.tol);
+        CHECK(edx < pr.tol);
+        CHECK(ey > 1e-7);  // the tensor cores really ran (an FP32 path would be ~1e-7)
+        CHECK(rel_to(o.dw, r.dw) < pr.tol);
+        CHECK(rel_to(o.db, r.db) < 1e-5);
+        const Out o2 = run_cuda(c, x, w, b, dy, dw0, db0, relu);
+        CHECK(o2.y == o.y);  // deterministic
+        CHECK(o2.dx == o.dx);
+      }
+    }
+  }
+  cuda_rt::set_precision(cuda_rt::Precision::fp32);
+}

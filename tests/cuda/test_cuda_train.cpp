@@ -203,3 +203,56 @@ TEST_CASE("DeviceTrainStep: a short CUDA-graph training run reduces the loss", "
   CHECK(std::isfinite(ev[0]));
   CHECK(ev[0] < first[0]);
 }
+
+TEST_CASE("DeviceTrainStep in TF32 and BF16: graph replay bit-identical to eager, close to FP32, the loss falls", "[cuda][train]") {
+  GALML_SKIP_WITHOUT_CUDA();
+  using MC = Model<Small, float, cuda>;
+  manual_seed(12);
+  Model<Small> ref;
+  const auto sd0 = ref.state_dict();
+  auto run = [&](MC& model, bool graph, bool tf32, bool bf16, std::vector<std::vector<double>>& losses) {
+    model.load_state_dict(sd0);
+    train::DeviceTrainStep<MC> ds(model, small_tasks(), 32, {.graph = graph, .tf32 = tf32, .bf16 = bf16, .adam = {.lr = 5e-3}});
+    for (int s = 0; s < 6; ++s) {
+      ds.stage(make_batch(32, uint64_t(s + 40)));
+      ds.step();
+      losses.push_back(ds.last_losses());
+    }
+    ds.sync_rng();
+    return host_params(model);
+  };
+  std::vector<std::vector<double>> l32;
+  MC m32;
+  const auto p32 = run(m32, false, false, false, l32);
+  for (int mode = 0; mode < 2; ++mode) {
+    const bool bf16 = mode == 1;
+    INFO((bf16 ? "bf16" : "tf32"));
+    std::vector<std::vector<double>> le, lg;
+    MC eager, graphm;
+    const auto pe = run(eager, false, !bf16, bf16, le);
+    const auto pg = run(graphm, true, !bf16, bf16, lg);
+    CHECK(cuda_rt::precision() == (bf16 ? cuda_rt::Precision::bf16 : cuda_rt::Precision::tf32));
+    CHECK(pg == pe);  // bit-identical in every precision
+    CHECK(lg == le);
+    CHECK(pe != p32);  // the reduced precision really changed the arithmetic
+    const double tol = bf16 ? 3e-2 : 5e-3;  // 6 Adam steps, relative to the largest parameter
+    CHECK(max_rel(pe, p32) < tol);
+    for (size_t s = 0; s < l32.size(); ++s)
+      for (size_t k = 0; k < 2; ++k) CHECK(std::abs(le[s][k] - l32[s][k]) <= tol * (std::abs(l32[s][k]) + 1e-3));
+  }
+  // A short BF16 training run learns like the FP32 one (same checks as the FP32 test above).
+  manual_seed(3);
+  MC model;
+  train::DeviceTrainStep<MC> ds(model, small_tasks(), 64, {.graph = true, .bf16 = true, .adam = {.lr = 1e-2}});
+  std::vector<double> first, last;
+  for (int e = 0; e < 6; ++e) {
+    for (int s = 0; s < 20; ++s) ds.step(make_batch(64, uint64_t(1000 + s)));
+    const auto m = ds.take_means();
+    if (e == 0) first = m;
+    last = m;
+  }
+  CAPTURE(first[0], last[0], first[1], last[1]);
+  CHECK(last[0] < 0.7 * first[0]);
+  CHECK(last[1] < first[1]);
+  cuda_rt::set_precision(cuda_rt::Precision::fp32);
+}

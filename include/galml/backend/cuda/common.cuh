@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "galml/backend/cuda/allocator.hpp"
+#include "galml/backend/cuda/kernels.hpp"
 #include "galml/backend/cuda/runtime.hpp"
 
 namespace galml::cuda_kernels {
@@ -36,6 +37,9 @@ inline int to_int(int64_t v, const char* what) {
 inline cublasStatus_t gemm_sb(cublasHandle_t h, cublasOperation_t oa, cublasOperation_t ob, int m, int n, int k, const float* al,
                               const float* A, int lda, long long sA, const float* B, int ldb, long long sB, const float* be,
                               float* C, int ldc, long long sC, int batch) {
+  if (math_precision() == math_bf16)  // FP32 in memory, BF16 operands inside cuBLAS, FP32 accumulate
+    return cublasGemmStridedBatchedEx(h, oa, ob, m, n, k, al, A, CUDA_R_32F, lda, sA, B, CUDA_R_32F, ldb, sB, be, C, CUDA_R_32F, ldc, sC, batch,
+                                      CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT);
   return cublasSgemmStridedBatched(h, oa, ob, m, n, k, al, A, lda, sA, B, ldb, sB, be, C, ldc, sC, batch);
 }
 inline cublasStatus_t gemm_sb(cublasHandle_t h, cublasOperation_t oa, cublasOperation_t ob, int m, int n, int k, const double* al,

@@ -10,6 +10,7 @@
 
 #include "galml/backend/cuda/common.cuh"
 #include "galml/backend/cuda/conv1d_direct.cuh"
+#include "galml/backend/cuda/conv1d_tc.cuh"
 #include "galml/backend/cuda/elementwise.cuh"
 #include "galml/backend/cuda/kernels.hpp"
 
@@ -83,6 +84,21 @@ template <class T> bool use_direct(const ConvDims& d) {
 }
 }  // namespace conv_detail
 void set_conv_path(int p) { conv_detail::path_flag() = p; }
+namespace conv_detail {
+inline int& precision_flag() { static int p = math_fp32; return p; }
+// Tensor-core conv kernels in the TF32/BF16 modes, for every convolution the direct kernels take
+// (unless the gemm path is forced).
+template <class T> bool use_tc(const ConvDims& d) {
+  if constexpr (std::is_same_v<T, float>) return precision_flag() != math_fp32 && conv_direct_ok(d) && path_flag() != conv_path_gemm;
+  else return false;
+}
+}  // namespace conv_detail
+void set_math_precision(int p) {
+  GALML_CHECK(p == math_fp32 || p == math_tf32 || p == math_bf16, "CUDA backend: unknown math precision ", p);
+  conv_detail::precision_flag() = p;
+  GALML_CUBLAS_CHECK(cublasSetMathMode(cuda_rt::cublas(), p == math_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+}
+int math_precision() { return conv_detail::precision_flag(); }
 int conv_path() { return conv_detail::path_flag(); }
 
 template <class T>
@@ -128,30 +144,44 @@ void conv1d_gemm_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* 
 template <class T>
 void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv_detail::use_tc<T>(d)) return conv1d_tc_forward(math_precision() == math_bf16, x, w, b, y, N, d, false);
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_forward(x, w, b, y, N, d, false);
+  }
   conv1d_gemm_forward(x, w, b, y, N, d);
 }
 template <class T>
 void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv_detail::use_tc<T>(d) && dx) {  // dx on the tensor cores; dW/db below
+      conv1d_tc_input_grad(math_precision() == math_bf16, w, nullptr, dy, dx, N, d);
+      dx = nullptr;
+    }
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, nullptr, dy, dx, dw, db, N, d);
+  }
   conv1d_gemm_backward(x, w, dy, dx, dw, db, N, d);
 }
 template <class T>
 void conv1d_relu_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv_detail::use_tc<T>(d)) return conv1d_tc_forward(math_precision() == math_bf16, x, w, b, y, N, d, true);
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_forward(x, w, b, y, N, d, true);
+  }
   conv1d_gemm_forward(x, w, b, y, N, d);
   relu_inplace(y, N * d.cout * d.lout);
 }
 template <class T>
 void conv1d_relu_backward(const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv_detail::use_tc<T>(d) && dx) {
+      conv1d_tc_input_grad(math_precision() == math_bf16, w, y, dy, dx, N, d);
+      dx = nullptr;
+    }
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, y, dy, dx, dw, db, N, d);
+  }
   const int64_t n = N * d.cout * d.lout;
   cuda_rt::DeviceBuffer<T> g(n);
   activation_backward<T>(act_relu, y, y, dy, g.get(), n);  // y > 0 exactly where the pre-activation is

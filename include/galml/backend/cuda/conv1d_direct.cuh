@@ -83,11 +83,20 @@ __global__ void __launch_bounds__(kFwdThreads) fwd_kernel(FwdArgs a) {
         cp_async4(&xs[cc * XW + j], in + idx, ok);
         if constexpr (MASK) cp_async4(&xs[XN + cc * XW + j], mk + idx, ok);
       }
+      // Weights: consecutive threads read consecutive addresses (runs of kCC*K floats per output
+      // channel, or BO*K per input channel when transposed), scattered only in shared memory.
       for (int e = tid; e < kCC * kK * BO; e += kFwdThreads) {
-        const int oo = e % BO, r = e / BO, k = r % kK, cc = r / kK, o = o0 + oo, c = c0 + cc;
-        const bool ok = o < a.cout && c < a.cin;
-        const int64_t idx = !ok ? 0 : a.transposed ? (int64_t(c) * a.cout + o) * kK + (kK - 1 - k) : (int64_t(o) * a.cin + c) * kK + k;
-        cp_async4(&ws[(cc * kK + k) * BO + oo], a.w + idx, ok);
+        int oo, cc, k;
+        int64_t idx;
+        if (a.transposed) {
+          cc = e / (BO * kK); const int r = e % (BO * kK); oo = r / kK; k = kK - 1 - r % kK;
+          idx = (int64_t(c0 + cc) * a.cout + o0 + oo) * kK + (kK - 1 - k);
+        } else {
+          oo = e / (kCC * kK); const int r = e % (kCC * kK); cc = r / kK; k = r % kK;
+          idx = (int64_t(o0 + oo) * a.cin + c0 + cc) * kK + k;
+        }
+        const bool ok = o0 + oo < a.cout && c0 + cc < a.cin;
+        cp_async4(&ws[(cc * kK + k) * BO + oo], a.w + (ok ? idx : 0), ok);
       }
       cp_async_commit();
     };

@@ -22,6 +22,12 @@ template <class T> void conv1d_relu_backward(const T* x, const T* w, const T* y,
 // Which Conv1D implementation float stride-1 k=3 convolutions use: im2col + cuBLAS (the reference path,
 // and the only one for other convolutions and double), the direct FP32 kernels (conv1d_direct.cuh), or
 // auto (the default: direct for long rows / few channels, cuBLAS otherwise). Global, host-side.
+// Arithmetic of float matrix products and convolutions: FP32 (default), TF32 or BF16 tensor-core
+// operands with FP32 accumulation (tensors, master weights and losses stay FP32). Switches cuBLAS too
+// (TF32 math mode / BF16 compute type) and picks the tensor-core conv kernels (conv1d_tc.cuh). Global.
+enum MathPrecision : int { math_fp32 = 0, math_tf32 = 1, math_bf16 = 2 };
+void set_math_precision(int p);
+int math_precision();
 enum ConvPath : int { conv_path_gemm = 0, conv_path_auto = 1, conv_path_direct = 2 };
 void set_conv_path(int p);
 int conv_path();

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "galml/backend/cuda/kernels.hpp"
 #include "galml/core/error.hpp"
 
 #define GALML_CUDA_CHECK(call)                                                                                        \
@@ -103,16 +104,16 @@ inline cublasHandle_t cublas() {
   return h;
 }
 
-// TF32 tensor-core GEMMs (10-bit mantissa inputs, FP32 accumulate) for every galml cuBLAS call, or
-// plain FP32 (the default). Global: affects all models on the device.
-inline void set_tf32(bool on) {
-  GALML_CUBLAS_CHECK(cublasSetMathMode(cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-}
-inline bool tf32_enabled() {
-  cublasMath_t m{};
-  GALML_CUBLAS_CHECK(cublasGetMathMode(cublas(), &m));
-  return (int(m) & int(CUBLAS_TF32_TENSOR_OP_MATH)) != 0;
-}
+// Arithmetic precision of float matrix products and convolutions (global, all models on the device):
+// FP32 (the default), TF32 or BF16 tensor-core operands with FP32 accumulation. Storage, master weights,
+// optimizer state and losses stay FP32 in every mode. Implemented in the compiled library (kernels.hpp).
+enum class Precision { fp32 = cuda_kernels::math_fp32, tf32 = cuda_kernels::math_tf32, bf16 = cuda_kernels::math_bf16 };
+inline void set_precision(Precision p) { cuda_kernels::set_math_precision(int(p)); }
+inline Precision precision() { return Precision(cuda_kernels::math_precision()); }
+inline const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : p == Precision::tf32 ? "tf32" : "fp32"; }
+// TF32 on/off (FP32 when off): shorthand for set_precision.
+inline void set_tf32(bool on) { set_precision(on ? Precision::tf32 : Precision::fp32); }
+inline bool tf32_enabled() { return precision() == Precision::tf32; }
 // Deterministic cuBLAS (atomics off, the default) or atomics allowed (may be faster, results may vary
 // in the last bits between runs).
 inline void set_deterministic(bool on) {

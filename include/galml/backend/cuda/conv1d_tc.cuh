@@ -1,0 +1,253 @@
+#pragma once
+// Tensor-core Conv1D forward / input-gradient kernels for the TF32 and BF16 precision modes (stride 1,
+// K = 3, float tensors in memory). An implicit GEMM per sample and tap k:
+//   Y[o, l] += W_k[o, c] X[c, l + k - pad],  M = output channels, N = positions, K = input channels,
+// with mma.sync m16n8k8 (TF32) or m16n8k16 (BF16) and FP32 accumulation. Activations and weights stay
+// FP32 in memory (FP32 master weights); operands are rounded to TF32 / BF16 as they are read from shared
+// memory into the tensor-core fragments, so the mode changes arithmetic, never storage.
+//
+// Block: 4 warps, tile BM output channels x BN positions, each warp 32 x 64 (2 x 8 MMA tiles). Input
+// channels come in stages of 16 through two cp.async buffers (as in conv1d_direct.cuh); the weights of a
+// stage are stored in fragment order, so each lane reads its A fragment with one or two 16-byte loads;
+// input rows are padded so B-fragment reads hit 32 distinct banks. dx is the same kernel on dy with
+// the weights transposed and flipped (read in place), with the fused ReLU's mask applied to dy on read.
+#include <cuda_bf16.h>
+
+#include "galml/backend/cuda/conv1d_direct.cuh"
+
+namespace galml::cuda_kernels::tc_conv {
+
+using direct_conv::cp_async4;
+using direct_conv::cp_async_commit;
+using direct_conv::cp_async_wait;
+using direct_conv::FwdArgs;
+using direct_conv::kK;
+
+inline constexpr int kThreadsTc = 128;
+inline constexpr int kCCt = 16;  // input channels per stage
+
+__device__ inline uint32_t to_tf32(float v) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
+  return r;
+}
+__device__ inline uint32_t pack_bf16(float lo, float hi) {  // lo -> low half (the smaller k index)
+  const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&h);
+}
+__device__ inline void mma_tf32(float* c, const uint32_t* a, const uint32_t* b) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ inline void mma_bf16(float* c, const uint32_t* a, const uint32_t* b) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <bool BF, int BM, int BN, bool MASK> struct TcTile {
+  static constexpr int KS = BF ? 16 : 8;  // channels per MMA k-step
+  static constexpr int NKS = kCCt / KS;   // k-steps per tap and stage
+  // Row stride of the input tile: >= BN + K - 1 and = 8 (TF32: rows tig) or 4 (BF16: rows 2 tig, 2 tig + 1)
+  // modulo 32 banks, so a warp's B-fragment reads are conflict-free.
+  static constexpr int XW = BN + (BF ? 4 : 8);
+  static constexpr int XN = kCCt * XW;
+  static constexpr int WSZ = kK * BM * kCCt;  // weights of a stage, fragment order
+  static constexpr int STAGE = XN * (MASK ? 2 : 1) + WSZ;
+  static constexpr size_t smem = 2 * STAGE * sizeof(float);
+};
+
+// Position of weight (oo, cc, k) of a stage in fragment order: per (tap, k-step, 16-row tile) a block of
+// 32 lanes x 4 words; word r of lane (g, t) holds row g + 8 (r % 2) and k-column t + 4 (r / 2), a BF16
+// word two consecutive channels (low half first).
+template <bool BF, int BM>
+__device__ inline int frag_index(int oo, int cc, int k) {
+  constexpr int KS = BF ? 16 : 8, NKS = kCCt / KS, MT = BM / 16;
+  const int mt = oo / 16, row = oo % 16, ks = cc / KS, col = cc % KS;
+  const int g = row % 8;
+  if constexpr (BF) {
+    const int kp = col / 2, half = col % 2, t = kp % 4, r = row / 8 + 2 * (kp / 4);
+    return ((((k * NKS + ks) * MT + mt) * 32 + g * 4 + t) * 8) + r * 2 + half;
+  } else {
+    const int t = col % 4, r = row / 8 + 2 * (col / 4);
+    return ((((k * NKS + ks) * MT + mt) * 32 + g * 4 + t) * 4) + r;
+  }
+}
+
+template <bool BF, int BM, int BN, bool MASK>
+__global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
+  using Tl = TcTile<BF, BM, BN, MASK>;
+  constexpr int KS = Tl::KS, NKS = Tl::NKS, XW = Tl::XW, XN = Tl::XN, STAGE = Tl::STAGE, MTB = BM / 16;
+  constexpr int WM = BM / 32, WN = 4 / WM;
+  static_assert(WM * WN == 4 && BN / WN == 64, "tc conv: each warp owns 32 x 64 outputs");
+  constexpr int MT = 2, NT = 8;
+  extern __shared__ __align__(16) float sm[];
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane >> 2, t = lane & 3;
+  const int wm = warp / WN, wn = warp % WN;
+  const int l0 = blockIdx.x * BN, o0 = blockIdx.y * BM;
+  const int nchunks = (a.cin + kCCt - 1) / kCCt;
+  for (int64_t n = blockIdx.z; n < a.N; n += gridDim.z) {
+    const float* in = a.in + n * int64_t(a.cin) * a.lin;
+    const float* mk = MASK ? a.mask + n * int64_t(a.cin) * a.lin : nullptr;
+    auto load = [&](int stage, int c0) {
+      float* xs = sm + stage * STAGE;
+      float* ws = xs + XN * (MASK ? 2 : 1);
+      for (int e = tid; e < kCCt * (BN + kK - 1); e += kThreadsTc) {
+        const int cc = e / (BN + kK - 1), j = e % (BN + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
+        const bool ok = c < a.cin && p >= 0 && p < a.lin;
+        const int64_t idx = ok ? int64_t(c) * a.lin + p : 0;
+        cp_async4(&xs[cc * XW + j], in + idx, ok);
+        if constexpr (MASK) cp_async4(&xs[XN + cc * XW + j], mk + idx, ok);
+      }
+      for (int e = tid; e < kCCt * kK * BM; e += kThreadsTc) {  // coalesced global reads, as in the FP32 kernel
+        int oo, cc, k;
+        int64_t idx;
+        if (a.transposed) {
+          cc = e / (BM * kK); const int r = e % (BM * kK); oo = r / kK; k = kK - 1 - r % kK;
+          idx = (int64_t(c0 + cc) * a.cout + o0 + oo) * kK + (kK - 1 - k);
+        } else {
+          oo = e / (kCCt * kK); const int r = e % (kCCt * kK); cc = r / kK; k = r % kK;
+          idx = (int64_t(o0 + oo) * a.cin + c0 + cc) * kK + k;
+        }
+        const bool ok = o0 + oo < a.cout && c0 + cc < a.cin;
+        cp_async4(&ws[frag_index<BF, BM>(oo, cc, k)], a.w + (ok ? idx : 0), ok);
+      }
+      cp_async_commit();
+    };
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.f;
+    load(0, 0);
+    for (int q = 0; q < nchunks; ++q) {
+      if (q + 1 < nchunks) { load((q + 1) & 1, (q + 1) * kCCt); cp_async_wait<1>(); }
+      else cp_async_wait<0>();
+      __syncthreads();
+      const float* xs = sm + (q & 1) * STAGE;
+      const float* ws = xs + XN * (MASK ? 2 : 1);
+#pragma unroll
+      for (int k = 0; k < kK; ++k) {
+#pragma unroll
+        for (int ks = 0; ks < NKS; ++ks) {
+          uint32_t af[MT][4], bfr[NT][2];
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt) {
+            const int base = ((k * NKS + ks) * MTB + wm * MT + mt) * 32 + lane;
+            if constexpr (BF) {
+              const float4 v0 = *reinterpret_cast<const float4*>(ws + base * 8), v1 = *reinterpret_cast<const float4*>(ws + base * 8 + 4);
+              af[mt][0] = pack_bf16(v0.x, v0.y); af[mt][1] = pack_bf16(v0.z, v0.w);
+              af[mt][2] = pack_bf16(v1.x, v1.y); af[mt][3] = pack_bf16(v1.z, v1.w);
+            } else {
+              const float4 v = *reinterpret_cast<const float4*>(ws + base * 4);
+              af[mt][0] = to_tf32(v.x); af[mt][1] = to_tf32(v.y); af[mt][2] = to_tf32(v.z); af[mt][3] = to_tf32(v.w);
+            }
+          }
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt) {
+            const int col = wn * 64 + nt * 8 + g + k;
+            auto rd = [&](int row) {
+              float v = xs[row * XW + col];
+              if constexpr (MASK) v = xs[XN + row * XW + col] > 0.f ? v : 0.f;
+              return v;
+            };
+            if constexpr (BF) {
+              bfr[nt][0] = pack_bf16(rd(ks * KS + 2 * t), rd(ks * KS + 2 * t + 1));
+              bfr[nt][1] = pack_bf16(rd(ks * KS + 2 * t + 8), rd(ks * KS + 2 * t + 9));
+            } else {
+              bfr[nt][0] = to_tf32(rd(ks * KS + t));
+              bfr[nt][1] = to_tf32(rd(ks * KS + t + 4));
+            }
+          }
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int nt = 0; nt < NT; ++nt) {
+              if constexpr (BF) mma_bf16(acc[mt][nt], af[mt], bfr[nt]);
+              else mma_tf32(acc[mt][nt], af[mt], bfr[nt]);
+            }
+        }
+      }
+      __syncthreads();  // stage (q & 1) is refilled by the next iteration's load
+    }
+    float* out = a.out + n * int64_t(a.cout) * a.lout;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int o = o0 + wm * 32 + mt * 16 + g + 8 * h;
+        if (o >= a.cout) continue;
+        const float b = a.bias ? a.bias[o] : 0.f;
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const int l = l0 + wn * 64 + nt * 8 + 2 * t + e;
+            if (l < a.lout) {
+              float v = acc[mt][nt][2 * h + e] + b;
+              if (a.relu) v = v < 0.f ? 0.f : v;  // NaN passes
+              out[int64_t(o) * a.lout + l] = v;
+            }
+          }
+      }
+  }
+}
+
+template <bool BF, int BM, int BN, bool MASK>
+void launch_cfg(const FwdArgs& a, dim3 grid) {
+  constexpr size_t smem = TcTile<BF, BM, BN, MASK>::smem;
+  static const bool attr = [] {
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_fwd_kernel<BF, BM, BN, MASK>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    return true;
+  }();
+  (void)attr;
+  tc_fwd_kernel<BF, BM, BN, MASK><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+}
+template <bool BF, int BM, int BN>
+void launch_mask(const FwdArgs& a, dim3 grid) {
+  if (a.mask) launch_cfg<BF, BM, BN, true>(a, grid);
+  else launch_cfg<BF, BM, BN, false>(a, grid);
+}
+
+// Tile shape with the least padding waste for (cout, lout), the wider-channel one on ties.
+template <bool BF>
+void launch(const FwdArgs& a) {
+  struct Cfg { int bm, bn; };
+  constexpr Cfg cfgs[] = {{128, 64}, {64, 128}, {32, 256}};
+  int best = 0;
+  int64_t best_cost = -1;
+  for (int i = 0; i < 3; ++i) {
+    const int64_t cost = ((a.cout + cfgs[i].bm - 1) / cfgs[i].bm) * int64_t(cfgs[i].bm) * (((a.lout + cfgs[i].bn - 1) / cfgs[i].bn) * int64_t(cfgs[i].bn));
+    if (best_cost < 0 || cost < best_cost) { best = i; best_cost = cost; }
+  }
+  const int bm = cfgs[best].bm, bn = cfgs[best].bn;
+  const dim3 grid(unsigned((a.lout + bn - 1) / bn), unsigned((a.cout + bm - 1) / bm), unsigned(a.N < 65535 ? a.N : 65535));
+  switch (best) {
+    case 0: launch_mask<BF, 128, 64>(a, grid); break;
+    case 1: launch_mask<BF, 64, 128>(a, grid); break;
+    default: launch_mask<BF, 32, 256>(a, grid); break;
+  }
+  GALML_CUDA_LAUNCHED();
+}
+
+}  // namespace galml::cuda_kernels::tc_conv
+
+namespace galml::cuda_kernels {
+
+// bf16: BF16 operands, else TF32. relu: fused into the store.
+inline void conv1d_tc_forward(bool bf16, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
+  direct_conv::FwdArgs a{x, w, b, nullptr, y, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), false, relu};
+  if (bf16) tc_conv::launch<true>(a);
+  else tc_conv::launch<false>(a);
+}
+// dx = conv_transpose(dy masked by y > 0 when mask is given).
+inline void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d) {
+  direct_conv::FwdArgs a{dy, w, nullptr, mask, dx, N, int(d.cout), int(d.lout), int(d.cin), int(d.L), int(direct_conv::kK - 1 - d.pad), true, false};
+  if (bf16) tc_conv::launch<true>(a);
+  else tc_conv::launch<false>(a);
+}
+
+}  // namespace galml::cuda_kernels
