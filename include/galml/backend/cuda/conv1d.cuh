@@ -154,9 +154,10 @@ template <class T>
 void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (conv_detail::use_tc<T>(d) && dx) {  // dx on the tensor cores; dW/db below
-      conv1d_tc_input_grad(math_precision() == math_bf16, w, nullptr, dy, dx, N, d);
+    if (conv_detail::use_tc<T>(d)) {  // dx on the tensor cores; dW/db too for >= 32 channels
+      if (dx) conv1d_tc_input_grad(math_precision() == math_bf16, w, nullptr, dy, dx, N, d);
       dx = nullptr;
+      if (tc_wgrad_ok(d)) return conv1d_tc_weight_grad(math_precision() == math_bf16, x, nullptr, dy, dw, db, N, d);
     }
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, nullptr, dy, dx, dw, db, N, d);
   }
@@ -176,9 +177,10 @@ template <class T>
 void conv1d_relu_backward(const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw, T* db, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (conv_detail::use_tc<T>(d) && dx) {
-      conv1d_tc_input_grad(math_precision() == math_bf16, w, y, dy, dx, N, d);
+    if (conv_detail::use_tc<T>(d)) {
+      if (dx) conv1d_tc_input_grad(math_precision() == math_bf16, w, y, dy, dx, N, d);
       dx = nullptr;
+      if (tc_wgrad_ok(d)) return conv1d_tc_weight_grad(math_precision() == math_bf16, x, y, dy, dw, db, N, d);
     }
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, y, dy, dx, dw, db, N, d);
   }

@@ -233,6 +233,156 @@ void launch(const FwdArgs& a) {
   GALML_CUDA_LAUNCHED();
 }
 
+
+// ---- weight and bias gradients on the tensor cores ----
+// Per tap k: dW_k[o, c] = sum_{n, l} dy[n, o, l] x[n, c, l + k - pad], M = output channels, N = input
+// channels, K = positions. A block owns 64 x 64 channels (4 warps, 32 x 32 each) and a run of consecutive
+// (sample, 32-position chunk) pairs; the dy fragment of a k-step serves all three taps (the x tile is read
+// at three shifts). Bias sums come from the unrounded dy values of the A fragments (FP32). Partials per
+// group, summed in group order by sum_partials_kernel, as in the FP32 kernel: deterministic.
+inline constexpr int kTP = 32;  // positions per stage
+
+template <bool BF, bool MASK> struct TcWTile {
+  static constexpr int S = BF ? 40 : 36;  // row stride: = 8 (BF16 pairs) or 4 (TF32) mod 32 banks, >= kTP + K - 1
+  static constexpr int TILE = 64 * S;
+  static constexpr int STAGE = TILE * (MASK ? 3 : 2);  // dy, [mask], x
+  static constexpr size_t smem = 2 * STAGE * sizeof(float);
+};
+
+template <bool BF, bool MASK>
+__global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::WgradArgs a) {
+  using Tl = TcWTile<BF, MASK>;
+  constexpr int S = Tl::S, TILE = Tl::TILE, STAGE = Tl::STAGE, KS = BF ? 16 : 8, NKS = kTP / KS, MT = 2, NT = 4;
+  extern __shared__ __align__(16) float sm[];
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane >> 2, t = lane & 3;
+  const int wm = warp / 2, wn = warp % 2;
+  const int c0 = blockIdx.x * 64, o0 = blockIdx.y * 64;
+  const int64_t nlc = (a.lout + kTP - 1) / kTP, total = a.N * nlc;
+  const int64_t q0 = int64_t(blockIdx.z) * a.cpg, q1 = q0 + a.cpg < total ? q0 + a.cpg : total;
+  auto load = [&](int stage, int64_t q) {
+    const int64_t n = q / nlc;
+    const int l0 = int(q % nlc) * kTP;
+    float* dys = sm + stage * STAGE;
+    float* xs = dys + TILE * (MASK ? 2 : 1);
+    const float* dy = a.dy + n * int64_t(a.cout) * a.lout;
+    const float* x = a.x + n * int64_t(a.cin) * a.L;
+    for (int e = tid; e < 64 * kTP; e += kThreadsTc) {
+      const int j = e % kTP, oo = e / kTP, o = o0 + oo, l = l0 + j;
+      const bool ok = o < a.cout && l < a.lout;
+      const int64_t idx = ok ? int64_t(o) * a.lout + l : 0;
+      cp_async4(&dys[oo * S + j], dy + idx, ok);
+      if constexpr (MASK) cp_async4(&dys[TILE + oo * S + j], a.mask + n * int64_t(a.cout) * a.lout + idx, ok);
+    }
+    for (int e = tid; e < 64 * (kTP + kK - 1); e += kThreadsTc) {
+      const int j = e % (kTP + kK - 1), cc = e / (kTP + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
+      const bool ok = c < a.cin && p >= 0 && p < a.L;
+      cp_async4(&xs[cc * S + j], x + (ok ? int64_t(c) * a.L + p : 0), ok);
+    }
+    cp_async_commit();
+  };
+  float acc[kK][MT][NT][4];
+  float bsum[MT][2];
+#pragma unroll
+  for (int k = 0; k < kK; ++k)
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[k][i][j][r] = 0.f;
+#pragma unroll
+  for (int i = 0; i < MT; ++i) bsum[i][0] = bsum[i][1] = 0.f;
+  if (q0 < q1) load(0, q0);
+  for (int64_t q = q0; q < q1; ++q) {
+    const int stage = int((q - q0) & 1);
+    if (q + 1 < q1) { load(stage ^ 1, q + 1); cp_async_wait<1>(); }
+    else cp_async_wait<0>();
+    __syncthreads();
+    const float* dys = sm + stage * STAGE;
+    const float* xs = dys + TILE * (MASK ? 2 : 1);
+    auto rd_dy = [&](int row, int col) {
+      float v = dys[row * S + col];
+      if constexpr (MASK) v = dys[TILE + row * S + col] > 0.f ? v : 0.f;
+      return v;
+    };
+#pragma unroll
+    for (int ks = 0; ks < NKS; ++ks) {
+      uint32_t af[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        const int r0 = wm * 32 + mt * 16 + g, cb = ks * KS;
+        if constexpr (BF) {
+          const float v0 = rd_dy(r0, cb + 2 * t), v1 = rd_dy(r0, cb + 2 * t + 1), v2 = rd_dy(r0 + 8, cb + 2 * t), v3 = rd_dy(r0 + 8, cb + 2 * t + 1);
+          const float v4 = rd_dy(r0, cb + 2 * t + 8), v5 = rd_dy(r0, cb + 2 * t + 9), v6 = rd_dy(r0 + 8, cb + 2 * t + 8), v7 = rd_dy(r0 + 8, cb + 2 * t + 9);
+          af[mt][0] = pack_bf16(v0, v1); af[mt][1] = pack_bf16(v2, v3); af[mt][2] = pack_bf16(v4, v5); af[mt][3] = pack_bf16(v6, v7);
+          bsum[mt][0] += (v0 + v1) + (v4 + v5);
+          bsum[mt][1] += (v2 + v3) + (v6 + v7);
+        } else {
+          const float v0 = rd_dy(r0, cb + t), v1 = rd_dy(r0 + 8, cb + t), v2 = rd_dy(r0, cb + t + 4), v3 = rd_dy(r0 + 8, cb + t + 4);
+          af[mt][0] = to_tf32(v0); af[mt][1] = to_tf32(v1); af[mt][2] = to_tf32(v2); af[mt][3] = to_tf32(v3);
+          bsum[mt][0] += v0 + v2;
+          bsum[mt][1] += v1 + v3;
+        }
+      }
+#pragma unroll
+      for (int k = 0; k < kK; ++k) {
+        uint32_t bfr[NT][2];
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+          const float* xr = xs + (wn * 32 + nt * 8 + g) * S + ks * KS + k;
+          if constexpr (BF) {
+            bfr[nt][0] = pack_bf16(xr[2 * t], xr[2 * t + 1]);
+            bfr[nt][1] = pack_bf16(xr[2 * t + 8], xr[2 * t + 9]);
+          } else {
+            bfr[nt][0] = to_tf32(xr[t]);
+            bfr[nt][1] = to_tf32(xr[t + 4]);
+          }
+        }
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt) {
+            if constexpr (BF) mma_bf16(acc[k][mt][nt], af[mt], bfr[nt]);
+            else mma_tf32(acc[k][mt][nt], af[mt], bfr[nt]);
+          }
+      }
+    }
+    __syncthreads();  // this stage is refilled two chunks on
+  }
+  float* part = a.part + int64_t(blockIdx.z) * a.cout * a.cin * kK;
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int o = o0 + wm * 32 + mt * 16 + g + 8 * h;
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int c = c0 + wn * 32 + nt * 8 + 2 * t + e;
+          if (o < a.cout && c < a.cin)
+#pragma unroll
+            for (int k = 0; k < kK; ++k) part[(int64_t(o) * a.cin + c) * kK + k] = acc[k][mt][nt][2 * h + e];
+        }
+      // Bias: the 4 lanes of a row hold disjoint column sums; add them in a fixed order (t = 0..3).
+      float b = bsum[mt][h];
+      const float b1 = __shfl_down_sync(0xffffffffu, b, 1), b2 = __shfl_down_sync(0xffffffffu, b, 2), b3 = __shfl_down_sync(0xffffffffu, b, 3);
+      b = ((b + b1) + b2) + b3;
+      if (a.part_b && blockIdx.x == 0 && wn == 0 && t == 0 && o < a.cout) a.part_b[int64_t(blockIdx.z) * a.cout + o] = b;
+    }
+}
+
+template <bool BF, bool MASK>
+void launch_wgrad_cfg(const direct_conv::WgradArgs& a, dim3 grid) {
+  constexpr size_t smem = TcWTile<BF, MASK>::smem;
+  static const bool attr = [] {
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_wgrad_kernel<BF, MASK>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    return true;
+  }();
+  (void)attr;
+  tc_wgrad_kernel<BF, MASK><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+}
+
 }  // namespace galml::cuda_kernels::tc_conv
 
 namespace galml::cuda_kernels {
@@ -242,6 +392,40 @@ inline void conv1d_tc_forward(bool bf16, const float* x, const float* w, const f
   direct_conv::FwdArgs a{x, w, b, nullptr, y, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), false, relu};
   if (bf16) tc_conv::launch<true>(a);
   else tc_conv::launch<false>(a);
+}
+// dW += , db += (both nullable) on the tensor cores; mask as in conv1d_tc_input_grad. For >= 32 input and
+// output channels (smaller ones leave most of the 64 x 64 tile empty: conv1d.cuh uses the FP32 kernel).
+inline bool tc_wgrad_ok(const ConvDims& d) { return d.cin >= 32 && d.cout >= 32; }
+inline void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d) {
+  if (!dw && !db) return;
+  const int64_t tiles = ((d.cout + 63) / 64) * ((d.cin + 63) / 64);
+  static const int64_t want = [] {
+    int dev = 0, sms = 0;
+    GALML_CUDA_CHECK(cudaGetDevice(&dev));
+    GALML_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    return int64_t(sms) * 4;
+  }();
+  const int64_t chunks = N * ((d.lout + tc_conv::kTP - 1) / tc_conv::kTP);
+  int64_t groups = (want + tiles - 1) / tiles;
+  if (groups > chunks) groups = chunks;
+  if (groups > 65535) groups = 65535;
+  const int64_t cpg = (chunks + groups - 1) / groups;
+  groups = (chunks + cpg - 1) / cpg;
+  const int64_t wsz = d.cout * d.cin * direct_conv::kK;
+  cuda_rt::DeviceBuffer<float> part(groups * wsz), part_b(db ? groups * d.cout : 1);
+  direct_conv::WgradArgs a{x, dy, mask, part.get(), db ? part_b.get() : nullptr, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), cpg};
+  const dim3 grid(unsigned((d.cin + 63) / 64), unsigned((d.cout + 63) / 64), unsigned(groups));
+  if (bf16) { if (mask) tc_conv::launch_wgrad_cfg<true, true>(a, grid); else tc_conv::launch_wgrad_cfg<true, false>(a, grid); }
+  else { if (mask) tc_conv::launch_wgrad_cfg<false, true>(a, grid); else tc_conv::launch_wgrad_cfg<false, false>(a, grid); }
+  GALML_CUDA_LAUNCHED();
+  if (dw) {
+    direct_conv::sum_partials_kernel<<<grid_for(wsz), kThreads, 0, cuda_rt::stream()>>>(part.get(), dw, wsz, int(groups));
+    GALML_CUDA_LAUNCHED();
+  }
+  if (db) {
+    direct_conv::sum_partials_kernel<<<grid_for(d.cout), kThreads, 0, cuda_rt::stream()>>>(part_b.get(), db, d.cout, int(groups));
+    GALML_CUDA_LAUNCHED();
+  }
 }
 // dx = conv_transpose(dy masked by y > 0 when mask is given).
 inline void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d) {
