@@ -36,7 +36,9 @@ fi
 if has model || has torch; then build-gpu/benchmarks/bench_cuda_mtlforgalspecz | tee "$out/galml.txt"; fi
 has torch && python3 benchmarks/compare_pytorch_cuda.py --galml "$out/galml.txt" ${TORCH_ARGS:-} 2>&1 | tee "$out/torch.txt" | tail -40
 if has reproduce; then
-  /usr/bin/time -v build-gpu/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
-  tail -30 "$out/reproduce.log"
+  t1=$(date +%s.%N)
+  timeout "${REPRO_TIMEOUT:-200}" build-gpu/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
+  echo "reproduce: exit $?, $(echo "$(date +%s.%N) - $t1" | bc) s wall"
+  tr '\r' '\n' < "$out/reproduce.log" | grep -vE "ETA|^\s*$" | tail -25
 fi
 printf '%s\n' "${summary[@]}"

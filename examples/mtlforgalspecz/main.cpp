@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
   tr->add_option("--padding", t_pad, "Convolution padding 0 or 1 (only 0 is built in this example)")->check(CLI::IsMember({0, 1}));
   tr->add_option("--dropout", t_dropout, "Dropout rate (only 0.5 is built in this example)");
   tr->add_option("--seed", tc.seed, "Seed");
+  tr->add_option("--precision", tc.precision, "With --device cuda: fp32, tf32 or bf16 (tensor-core operands, FP32 weights; docs/gpu.md)")->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   tr->add_flag("--resume", tc.resume, "Continue from RUN/last.ckpt");
   std::string t_init = "pytorch";
   tr->add_option("--init", t_init, "Weight initialisation: pytorch (Kaiming-uniform a=sqrt(5), the spec's assumption) or glorot (Keras)")->check(CLI::IsMember({"pytorch", "glorot"}));
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
   // reproduce
   auto* rep = app.add_subcommand("reproduce", "mock (unless --spectra/--catalog), prepare, train MT / no-SE / single-task models, evaluate, report");
   fs::path r_out = "out/mtlforgalspecz", r_spec, r_cat; int64_t r_n = 350; int r_epochs = 20; int r_batch = 32; uint64_t r_seed = 42; int r_mc = 100;
-  std::string r_device = "cpu", r_init = "glorot";
+  std::string r_device = "cpu", r_init = "glorot", r_precision = "fp32";
   rep->add_option("--out", r_out, "Output directory");
   rep->add_option("--n-per-class", r_n, "Galaxies per class (paper: 25000)");
   rep->add_option("--epochs", r_epochs, "Epochs per model (paper: 100)");
@@ -174,6 +175,7 @@ int main(int argc, char** argv) {
   rep->add_option("--seed", r_seed, "Seed");
   rep->add_option("--mc", r_mc, "MC-dropout passes");
   rep->add_option("--device", r_device, "cpu or cuda (GPU build: docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
+  rep->add_option("--precision", r_precision, "With --device cuda: fp32, tf32 or bf16 (tensor-core operands, FP32 weights; docs/gpu.md)")->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   // summary
   auto* sum = app.add_subcommand("summary", "Print the layer table and parameter count");
   CLI11_PARSE(app, argc, argv);
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
     if (*prep) { prepare_dataset(p_spec, p_cat, p_out, p_n, p_seed); return 0; }
     if (*tr) {
       const bool cu = use_cuda(t_device);
+      GALML_CHECK(cu || tc.precision == "fp32", "--precision ", tc.precision, " needs --device cuda (the CPU backend computes in FP32)");
       GALML_CHECK(t_pad == 0 && std::abs(t_dropout - 0.5) < 1e-12, "--padding 1 and --dropout other than 0.5 are network types: build them with galml::models::MTLforGalSpecZ<1, true, P>; this example instantiates the spec's defaults only");
       const auto d = load_dataset(t_data);
       tc.task = t_task == "both" ? TaskSet::both : t_task == "cls" ? TaskSet::cls : TaskSet::reg;
@@ -221,6 +224,7 @@ int main(int argc, char** argv) {
 
     // reproduce (also the default)
     const bool rcu = use_cuda(r_device);
+    GALML_CHECK(rcu || r_precision == "fp32", "--precision ", r_precision, " needs --device cuda (the CPU backend computes in FP32)");
     const auto t0 = std::chrono::steady_clock::now();
     fs::create_directories(r_out);
     std::string desc;
@@ -235,7 +239,7 @@ int main(int argc, char** argv) {
     const auto d = prepare_dataset(spectra, catalog, r_out / "dataset.galml", r_n, r_seed);
     desc = (r_spec.empty() ? "built-in mock survey (seed " + std::to_string(r_seed) + ")" : "real data from " + r_cat.string()) + ", " +
            std::to_string(d.size()) + " spectra after selection, " + std::to_string(r_epochs) + " epochs per model";
-    TrainConfig c; c.epochs = r_epochs; c.seed = r_seed; c.batch = r_batch;
+    TrainConfig c; c.epochs = r_epochs; c.seed = r_seed; c.batch = r_batch; c.precision = r_precision;
     c.init = r_init == "glorot" ? galml::Init::glorot_uniform : galml::Init::pytorch;
     desc += ", batch " + std::to_string(r_batch) + ", " + (r_init == "glorot" ? "Glorot-uniform" : "PyTorch-default") + " initialisation";
     std::vector<ModelRun> runs;

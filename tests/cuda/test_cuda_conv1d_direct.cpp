@@ -161,12 +161,15 @@ TEST_CASE("CUDA direct conv1d spreads a NaN input only to the outputs that read 
 TEST_CASE("CUDA tensor-core conv1d (TF32, BF16) matches a double reference within the precision's tolerance", "[cuda][ops][conv1d]") {
   GALML_SKIP_WITHOUT_CUDA();
   struct P { cuda_rt::Precision p; double tol; };
+  REQUIRE(cuda_rt::tc_vector_loads());  // the default
+  for (bool vec : {true, false})
   for (const P pr : {P{cuda_rt::Precision::tf32, 2e-3}, P{cuda_rt::Precision::bf16, 1.6e-2}}) {
+    cuda_rt::set_tc_vector_loads(vec);
     cuda_rt::set_precision(pr.p);
     for (const auto& c : kCases) {
       for (bool relu : {false, true}) {
         const int64_t lout = c.L + 2 * c.pad - 2;
-        INFO(cuda_rt::precision_name(pr.p) << " cin " << c.cin << " L " << c.L << " cout " << c.cout << " pad " << c.pad << " N " << c.N << " relu " << relu);
+        INFO(cuda_rt::precision_name(pr.p) << (vec ? " vector" : " element") << " copies, cin " << c.cin << " L " << c.L << " cout " << c.cout << " pad " << c.pad << " N " << c.N << " relu " << relu);
         auto x = random_vec<float>(c.N * c.cin * c.L, 21), w = random_vec<float>(c.cout * c.cin * 3, 22), b = random_vec<float>(c.cout, 23);
         auto dy = random_vec<float>(c.N * c.cout * lout, 24), dw0 = random_vec<float>(c.cout * c.cin * 3, 25), db0 = random_vec<float>(c.cout, 26);
         const Out o = run_cuda(c, x, w, b, dy, dw0, db0, relu);
@@ -181,8 +184,10 @@ TEST_CASE("CUDA tensor-core conv1d (TF32, BF16) matches a double reference withi
         const Out o2 = run_cuda(c, x, w, b, dy, dw0, db0, relu);
         CHECK(o2.y == o.y);  // deterministic
         CHECK(o2.dx == o.dx);
+        CHECK(o2.dw == o.dw);
       }
     }
   }
+  cuda_rt::set_tc_vector_loads(true);
   cuda_rt::set_precision(cuda_rt::Precision::fp32);
 }

@@ -99,6 +99,8 @@ void set_math_precision(int p) {
   GALML_CUBLAS_CHECK(cublasSetMathMode(cuda_rt::cublas(), p == math_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 int math_precision() { return conv_detail::precision_flag(); }
+void set_tc_vector_loads(bool on) { tc_conv::vec_flag() = on; }
+bool tc_vector_loads() { return tc_conv::vec_flag(); }
 int conv_path() { return conv_detail::path_flag(); }
 
 template <class T>

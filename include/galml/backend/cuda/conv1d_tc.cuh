@@ -46,12 +46,38 @@ __device__ inline void mma_bf16(float* c, const uint32_t* a, const uint32_t* b) 
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// 16-byte asynchronous copy (both addresses 16-byte aligned).
+__device__ inline void cp_async16(float* dst, const float* src) {
+  const unsigned d = unsigned(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src));
+}
+// Shift of a row in shared memory: position p0 of the global row lands at column shift(row + p0), so
+// that shared and global addresses agree modulo 16 bytes and whole 16-byte vectors can be copied.
+__device__ inline int row_shift(const float* row, int64_t p0) { return int(((uint64_t(reinterpret_cast<uintptr_t>(row)) >> 2) + uint64_t(p0)) & 3u); }
+// Vector i of a row copy: dst[4 i + u] = row[p0 - s + 4 i + u] for u < 4 (0 outside [0, rowlen)); one
+// 16-byte copy when the four positions lie inside the row, else four zero-filling element copies.
+__device__ inline void row_vec(float* dst, const float* row, int rowlen, int64_t p0, int s, int i) {
+  const int64_t pv = p0 - s + 4 * i;
+  float* d = dst + 4 * i;
+  if (pv >= 0 && pv + 4 <= rowlen) {
+    cp_async16(d, row + pv);
+  } else {
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const int64_t p = pv + u;
+      const bool ok = p >= 0 && p < rowlen;
+      cp_async4(d + u, row + (ok ? p : 0), ok);
+    }
+  }
+}
+
 template <bool BF, int BM, int BN, bool MASK> struct TcTile {
   static constexpr int KS = BF ? 16 : 8;  // channels per MMA k-step
   static constexpr int NKS = kCCt / KS;   // k-steps per tap and stage
   // Row stride of the input tile: >= BN + K - 1 and = 8 (TF32: rows tig) or 4 (BF16: rows 2 tig, 2 tig + 1)
   // modulo 32 banks, so a warp's B-fragment reads are conflict-free.
-  static constexpr int XW = BN + (BF ? 4 : 8);
+  // Also >= BN + 8: a row copied as 16-byte vectors starts up to 3 columns late (row_shift).
+  static constexpr int XW = BN + (BF ? 36 : 8);
   static constexpr int XN = kCCt * XW;
   static constexpr int WSZ = kK * BM * kCCt;  // weights of a stage, fragment order
   static constexpr int STAGE = XN * (MASK ? 2 : 1) + WSZ;
@@ -75,7 +101,9 @@ __device__ inline int frag_index(int oo, int cc, int k) {
   }
 }
 
-template <bool BF, int BM, int BN, bool MASK>
+// VEC: input rows copied as 16-byte vectors (row_shift) and the weights from a buffer packed in fragment
+// order per (output tile, chunk) by pack_weights_kernel (a.w then points to it); else 4-byte copies.
+template <bool BF, int BM, int BN, bool MASK, bool VEC>
 __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
   using Tl = TcTile<BF, BM, BN, MASK>;
   constexpr int KS = Tl::KS, NKS = Tl::NKS, XW = Tl::XW, XN = Tl::XN, STAGE = Tl::STAGE, MTB = BM / 16;
@@ -90,28 +118,43 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
   for (int64_t n = blockIdx.z; n < a.N; n += gridDim.z) {
     const float* in = a.in + n * int64_t(a.cin) * a.lin;
     const float* mk = MASK ? a.mask + n * int64_t(a.cin) * a.lin : nullptr;
+    const int64_t p0 = int64_t(l0) - a.pad;
     auto load = [&](int stage, int c0) {
       float* xs = sm + stage * STAGE;
       float* ws = xs + XN * (MASK ? 2 : 1);
-      for (int e = tid; e < kCCt * (BN + kK - 1); e += kThreadsTc) {
-        const int cc = e / (BN + kK - 1), j = e % (BN + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
-        const bool ok = c < a.cin && p >= 0 && p < a.lin;
-        const int64_t idx = ok ? int64_t(c) * a.lin + p : 0;
-        cp_async4(&xs[cc * XW + j], in + idx, ok);
-        if constexpr (MASK) cp_async4(&xs[XN + cc * XW + j], mk + idx, ok);
-      }
-      for (int e = tid; e < kCCt * kK * BM; e += kThreadsTc) {  // coalesced global reads, as in the FP32 kernel
-        int oo, cc, k;
-        int64_t idx;
-        if (a.transposed) {
-          cc = e / (BM * kK); const int r = e % (BM * kK); oo = r / kK; k = kK - 1 - r % kK;
-          idx = (int64_t(c0 + cc) * a.cout + o0 + oo) * kK + (kK - 1 - k);
-        } else {
-          oo = e / (kCCt * kK); const int r = e % (kCCt * kK); cc = r / kK; k = r % kK;
-          idx = (int64_t(o0 + oo) * a.cin + c0 + cc) * kK + k;
+      if constexpr (VEC) {
+        constexpr int V = (BN + 8) / 4;  // vectors per row: BN + K - 1 columns plus up to 3 of shift
+        for (int e = tid; e < kCCt * V; e += kThreadsTc) {
+          const int cc = e / V, i = e % V, c = c0 + cc;
+          const bool in_rows = c < a.cin;
+          const float* row = in + (in_rows ? int64_t(c) * a.lin : 0);
+          const int sh = row_shift(row, p0);
+          row_vec(&xs[cc * XW], row, in_rows ? a.lin : 0, p0, sh, i);
+          if constexpr (MASK) row_vec(&xs[XN + cc * XW], mk + (in_rows ? int64_t(c) * a.lin : 0), in_rows ? a.lin : 0, p0, sh, i);
         }
-        const bool ok = o0 + oo < a.cout && c0 + cc < a.cin;
-        cp_async4(&ws[frag_index<BF, BM>(oo, cc, k)], a.w + (ok ? idx : 0), ok);
+        const float* wsrc = a.w + (int64_t(blockIdx.y) * ((a.cin + kCCt - 1) / kCCt) + c0 / kCCt) * Tl::WSZ;
+        for (int e = tid; e < Tl::WSZ / 4; e += kThreadsTc) cp_async16(&ws[4 * e], wsrc + 4 * e);
+      } else {
+        for (int e = tid; e < kCCt * (BN + kK - 1); e += kThreadsTc) {
+          const int cc = e / (BN + kK - 1), j = e % (BN + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
+          const bool ok = c < a.cin && p >= 0 && p < a.lin;
+          const int64_t idx = ok ? int64_t(c) * a.lin + p : 0;
+          cp_async4(&xs[cc * XW + j], in + idx, ok);
+          if constexpr (MASK) cp_async4(&xs[XN + cc * XW + j], mk + idx, ok);
+        }
+        for (int e = tid; e < kCCt * kK * BM; e += kThreadsTc) {  // coalesced global reads, as in the FP32 kernel
+          int oo, cc, k;
+          int64_t idx;
+          if (a.transposed) {
+            cc = e / (BM * kK); const int r = e % (BM * kK); oo = r / kK; k = kK - 1 - r % kK;
+            idx = (int64_t(c0 + cc) * a.cout + o0 + oo) * kK + (kK - 1 - k);
+          } else {
+            oo = e / (kCCt * kK); const int r = e % (kCCt * kK); cc = r / kK; k = r % kK;
+            idx = (int64_t(o0 + oo) * a.cin + c0 + cc) * kK + k;
+          }
+          const bool ok = o0 + oo < a.cout && c0 + cc < a.cin;
+          cp_async4(&ws[frag_index<BF, BM>(oo, cc, k)], a.w + (ok ? idx : 0), ok);
+        }
       }
       cp_async_commit();
     };
@@ -146,20 +189,28 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
               af[mt][0] = to_tf32(v.x); af[mt][1] = to_tf32(v.y); af[mt][2] = to_tf32(v.z); af[mt][3] = to_tf32(v.w);
             }
           }
+          // Column offset of each row this lane reads (row_shift of its global row; 0 without VEC).
+          auto shift_of = [&](int row) {
+            if constexpr (VEC) { const int c = q * kCCt + row; return row_shift(in + (c < a.cin ? int64_t(c) * a.lin : 0), p0); }
+            else return 0;
+          };
+          int rsh[4];
+          if constexpr (BF) { rsh[0] = shift_of(ks * KS + 2 * t); rsh[1] = shift_of(ks * KS + 2 * t + 1); rsh[2] = shift_of(ks * KS + 2 * t + 8); rsh[3] = shift_of(ks * KS + 2 * t + 9); }
+          else { rsh[0] = shift_of(ks * KS + t); rsh[1] = shift_of(ks * KS + t + 4); rsh[2] = rsh[3] = 0; }
 #pragma unroll
           for (int nt = 0; nt < NT; ++nt) {
             const int col = wn * 64 + nt * 8 + g + k;
-            auto rd = [&](int row) {
-              float v = xs[row * XW + col];
-              if constexpr (MASK) v = xs[XN + row * XW + col] > 0.f ? v : 0.f;
+            auto rd = [&](int row, int sh) {
+              float v = xs[row * XW + sh + col];
+              if constexpr (MASK) v = xs[XN + row * XW + sh + col] > 0.f ? v : 0.f;
               return v;
             };
             if constexpr (BF) {
-              bfr[nt][0] = pack_bf16(rd(ks * KS + 2 * t), rd(ks * KS + 2 * t + 1));
-              bfr[nt][1] = pack_bf16(rd(ks * KS + 2 * t + 8), rd(ks * KS + 2 * t + 9));
+              bfr[nt][0] = pack_bf16(rd(ks * KS + 2 * t, rsh[0]), rd(ks * KS + 2 * t + 1, rsh[1]));
+              bfr[nt][1] = pack_bf16(rd(ks * KS + 2 * t + 8, rsh[2]), rd(ks * KS + 2 * t + 9, rsh[3]));
             } else {
-              bfr[nt][0] = to_tf32(rd(ks * KS + t));
-              bfr[nt][1] = to_tf32(rd(ks * KS + t + 4));
+              bfr[nt][0] = to_tf32(rd(ks * KS + t, rsh[0]));
+              bfr[nt][1] = to_tf32(rd(ks * KS + t + 4, rsh[1]));
             }
           }
 #pragma unroll
@@ -196,15 +247,49 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
   }
 }
 
-template <bool BF, int BM, int BN, bool MASK>
-void launch_cfg(const FwdArgs& a, dim3 grid) {
+// Weights of every (output tile, input chunk) of 16 channels in the order the kernel's stage holds them
+// (frag_index), zero where the tile passes the channel counts: one contiguous block per stage.
+template <bool BF, int BM>
+__global__ void pack_weights_kernel(const float* __restrict__ w, float* __restrict__ wf, int cin, int cout, bool transposed, int nchunks, int ntiles) {
+  constexpr int WSZ = kK * BM * kCCt;
+  const int64_t total = int64_t(ntiles) * nchunks * WSZ;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    const int k = int(i % kK), cc = int((i / kK) % kCCt), oo = int((i / (kK * kCCt)) % BM);
+    const int64_t tq = i / WSZ;  // tile * nchunks + chunk
+    const int q = int(tq % nchunks), tile = int(tq / nchunks);
+    const int o = tile * BM + oo, c = q * kCCt + cc;
+    float v = 0.f;
+    if (o < cout && c < cin) v = transposed ? w[(int64_t(c) * cout + o) * kK + (kK - 1 - k)] : w[(int64_t(o) * cin + c) * kK + k];
+    wf[tq * WSZ + frag_index<BF, BM>(oo, cc, k)] = v;
+  }
+}
+
+// Vectorised copies unless switched off (set_tc_vector_loads) or the mask is not aligned like the input.
+inline bool& vec_flag() { static bool on = true; return on; }
+
+template <bool BF, int BM, int BN, bool MASK, bool VEC>
+void launch_cfg4(const FwdArgs& a, dim3 grid) {
   constexpr size_t smem = TcTile<BF, BM, BN, MASK>::smem;
   static const bool attr = [] {
-    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_fwd_kernel<BF, BM, BN, MASK>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_fwd_kernel<BF, BM, BN, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     return true;
   }();
   (void)attr;
-  tc_fwd_kernel<BF, BM, BN, MASK><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+  tc_fwd_kernel<BF, BM, BN, MASK, VEC><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+}
+template <bool BF, int BM, int BN, bool MASK>
+void launch_cfg(const FwdArgs& a, dim3 grid) {
+  const bool vec = vec_flag() && (!a.mask || (reinterpret_cast<uintptr_t>(a.in) & 15) == (reinterpret_cast<uintptr_t>(a.mask) & 15)) &&
+                   (reinterpret_cast<uintptr_t>(a.in) & 3) == 0;
+  if (!vec) return launch_cfg4<BF, BM, BN, MASK, false>(a, grid);
+  const int nchunks = (a.cin + kCCt - 1) / kCCt, ntiles = int(grid.y);
+  const int64_t n = int64_t(ntiles) * nchunks * TcTile<BF, BM, BN, MASK>::WSZ;
+  cuda_rt::DeviceBuffer<float> wf(n);
+  pack_weights_kernel<BF, BM><<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(a.w, wf.get(), a.cin, a.cout, a.transposed, nchunks, ntiles);
+  GALML_CUDA_LAUNCHED();
+  FwdArgs b = a;
+  b.w = wf.get();
+  launch_cfg4<BF, BM, BN, MASK, true>(b, grid);
 }
 template <bool BF, int BM, int BN>
 void launch_mask(const FwdArgs& a, dim3 grid) {
@@ -242,16 +327,17 @@ void launch(const FwdArgs& a) {
 // group, summed in group order by sum_partials_kernel, as in the FP32 kernel: deterministic.
 inline constexpr int kTP = 32;  // positions per stage
 
-template <bool BF, bool MASK> struct TcWTile {
-  static constexpr int S = BF ? 40 : 36;  // row stride: = 8 (BF16 pairs) or 4 (TF32) mod 32 banks, >= kTP + K - 1
+template <bool BF, bool MASK, bool VEC> struct TcWTile {
+  // Row stride: = 8 (BF16 pairs) or 4 (TF32) mod 32 banks, >= kTP + K - 1, and >= kTP + 8 with VEC.
+  static constexpr int S = BF ? 40 : VEC ? 68 : 36;
   static constexpr int TILE = 64 * S;
   static constexpr int STAGE = TILE * (MASK ? 3 : 2);  // dy, [mask], x
   static constexpr size_t smem = 2 * STAGE * sizeof(float);
 };
 
-template <bool BF, bool MASK>
+template <bool BF, bool MASK, bool VEC>
 __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::WgradArgs a) {
-  using Tl = TcWTile<BF, MASK>;
+  using Tl = TcWTile<BF, MASK, VEC>;
   constexpr int S = Tl::S, TILE = Tl::TILE, STAGE = Tl::STAGE, KS = BF ? 16 : 8, NKS = kTP / KS, MT = 2, NT = 4;
   extern __shared__ __align__(16) float sm[];
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane >> 2, t = lane & 3;
@@ -266,17 +352,30 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
     float* xs = dys + TILE * (MASK ? 2 : 1);
     const float* dy = a.dy + n * int64_t(a.cout) * a.lout;
     const float* x = a.x + n * int64_t(a.cin) * a.L;
-    for (int e = tid; e < 64 * kTP; e += kThreadsTc) {
-      const int j = e % kTP, oo = e / kTP, o = o0 + oo, l = l0 + j;
-      const bool ok = o < a.cout && l < a.lout;
-      const int64_t idx = ok ? int64_t(o) * a.lout + l : 0;
-      cp_async4(&dys[oo * S + j], dy + idx, ok);
-      if constexpr (MASK) cp_async4(&dys[TILE + oo * S + j], a.mask + n * int64_t(a.cout) * a.lout + idx, ok);
-    }
-    for (int e = tid; e < 64 * (kTP + kK - 1); e += kThreadsTc) {
-      const int j = e % (kTP + kK - 1), cc = e / (kTP + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
-      const bool ok = c < a.cin && p >= 0 && p < a.L;
-      cp_async4(&xs[cc * S + j], x + (ok ? int64_t(c) * a.L + p : 0), ok);
+    if constexpr (VEC) {
+      constexpr int V = (kTP + 8) / 4;
+      for (int e = tid; e < 64 * V; e += kThreadsTc) {
+        const int r = e / V, i = e % V, o = o0 + r, c = c0 + r;
+        const float* drow = dy + (o < a.cout ? int64_t(o) * a.lout : 0);
+        const int sd = row_shift(drow, l0);
+        row_vec(&dys[r * S], drow, o < a.cout ? a.lout : 0, l0, sd, i);
+        if constexpr (MASK) row_vec(&dys[TILE + r * S], a.mask + n * int64_t(a.cout) * a.lout + (o < a.cout ? int64_t(o) * a.lout : 0), o < a.cout ? a.lout : 0, l0, sd, i);
+        const float* xrow = x + (c < a.cin ? int64_t(c) * a.L : 0);
+        row_vec(&xs[r * S], xrow, c < a.cin ? a.L : 0, int64_t(l0) - a.pad, row_shift(xrow, int64_t(l0) - a.pad), i);
+      }
+    } else {
+      for (int e = tid; e < 64 * kTP; e += kThreadsTc) {
+        const int j = e % kTP, oo = e / kTP, o = o0 + oo, l = l0 + j;
+        const bool ok = o < a.cout && l < a.lout;
+        const int64_t idx = ok ? int64_t(o) * a.lout + l : 0;
+        cp_async4(&dys[oo * S + j], dy + idx, ok);
+        if constexpr (MASK) cp_async4(&dys[TILE + oo * S + j], a.mask + n * int64_t(a.cout) * a.lout + idx, ok);
+      }
+      for (int e = tid; e < 64 * (kTP + kK - 1); e += kThreadsTc) {
+        const int j = e % (kTP + kK - 1), cc = e / (kTP + kK - 1), c = c0 + cc, p = l0 + j - a.pad;
+        const bool ok = c < a.cin && p >= 0 && p < a.L;
+        cp_async4(&xs[cc * S + j], x + (ok ? int64_t(c) * a.L + p : 0), ok);
+      }
     }
     cp_async_commit();
   };
@@ -300,9 +399,30 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
     __syncthreads();
     const float* dys = sm + stage * STAGE;
     const float* xs = dys + TILE * (MASK ? 2 : 1);
-    auto rd_dy = [&](int row, int col) {
-      float v = dys[row * S + col];
-      if constexpr (MASK) v = dys[TILE + row * S + col] > 0.f ? v : 0.f;
+    // Column offsets of the rows this lane reads (row_shift; 0 without VEC): dy rows r0, r0 + 8 per
+    // 16-row tile, x rows one per 8-column tile.
+    int shd[MT][2], shx[NT];
+    {
+      const int64_t n = q / nlc;
+      const int l0 = int(q % nlc) * kTP;
+      const float* dyb = a.dy + n * int64_t(a.cout) * a.lout;
+      const float* xb = a.x + n * int64_t(a.cin) * a.L;
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int o = o0 + wm * 32 + mt * 16 + g + 8 * h;
+          shd[mt][h] = VEC ? row_shift(dyb + (o < a.cout ? int64_t(o) * a.lout : 0), l0) : 0;
+        }
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const int c = c0 + wn * 32 + nt * 8 + g;
+        shx[nt] = VEC ? row_shift(xb + (c < a.cin ? int64_t(c) * a.L : 0), int64_t(l0) - a.pad) : 0;
+      }
+    }
+    auto rd_dy = [&](int row, int sh, int col) {
+      float v = dys[row * S + sh + col];
+      if constexpr (MASK) v = dys[TILE + row * S + sh + col] > 0.f ? v : 0.f;
       return v;
     };
 #pragma unroll
@@ -311,14 +431,15 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
         const int r0 = wm * 32 + mt * 16 + g, cb = ks * KS;
+        const int s0 = shd[mt][0], s1 = shd[mt][1];
         if constexpr (BF) {
-          const float v0 = rd_dy(r0, cb + 2 * t), v1 = rd_dy(r0, cb + 2 * t + 1), v2 = rd_dy(r0 + 8, cb + 2 * t), v3 = rd_dy(r0 + 8, cb + 2 * t + 1);
-          const float v4 = rd_dy(r0, cb + 2 * t + 8), v5 = rd_dy(r0, cb + 2 * t + 9), v6 = rd_dy(r0 + 8, cb + 2 * t + 8), v7 = rd_dy(r0 + 8, cb + 2 * t + 9);
+          const float v0 = rd_dy(r0, s0, cb + 2 * t), v1 = rd_dy(r0, s0, cb + 2 * t + 1), v2 = rd_dy(r0 + 8, s1, cb + 2 * t), v3 = rd_dy(r0 + 8, s1, cb + 2 * t + 1);
+          const float v4 = rd_dy(r0, s0, cb + 2 * t + 8), v5 = rd_dy(r0, s0, cb + 2 * t + 9), v6 = rd_dy(r0 + 8, s1, cb + 2 * t + 8), v7 = rd_dy(r0 + 8, s1, cb + 2 * t + 9);
           af[mt][0] = pack_bf16(v0, v1); af[mt][1] = pack_bf16(v2, v3); af[mt][2] = pack_bf16(v4, v5); af[mt][3] = pack_bf16(v6, v7);
           bsum[mt][0] += (v0 + v1) + (v4 + v5);
           bsum[mt][1] += (v2 + v3) + (v6 + v7);
         } else {
-          const float v0 = rd_dy(r0, cb + t), v1 = rd_dy(r0 + 8, cb + t), v2 = rd_dy(r0, cb + t + 4), v3 = rd_dy(r0 + 8, cb + t + 4);
+          const float v0 = rd_dy(r0, s0, cb + t), v1 = rd_dy(r0 + 8, s1, cb + t), v2 = rd_dy(r0, s0, cb + t + 4), v3 = rd_dy(r0 + 8, s1, cb + t + 4);
           af[mt][0] = to_tf32(v0); af[mt][1] = to_tf32(v1); af[mt][2] = to_tf32(v2); af[mt][3] = to_tf32(v3);
           bsum[mt][0] += v0 + v2;
           bsum[mt][1] += v1 + v3;
@@ -329,7 +450,7 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
         uint32_t bfr[NT][2];
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
-          const float* xr = xs + (wn * 32 + nt * 8 + g) * S + ks * KS + k;
+          const float* xr = xs + (wn * 32 + nt * 8 + g) * S + shx[nt] + ks * KS + k;
           if constexpr (BF) {
             bfr[nt][0] = pack_bf16(xr[2 * t], xr[2 * t + 1]);
             bfr[nt][1] = pack_bf16(xr[2 * t + 8], xr[2 * t + 9]);
@@ -372,15 +493,23 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
     }
 }
 
-template <bool BF, bool MASK>
-void launch_wgrad_cfg(const direct_conv::WgradArgs& a, dim3 grid) {
-  constexpr size_t smem = TcWTile<BF, MASK>::smem;
+template <bool BF, bool MASK, bool VEC>
+void launch_wgrad_cfg3(const direct_conv::WgradArgs& a, dim3 grid) {
+  constexpr size_t smem = TcWTile<BF, MASK, VEC>::smem;
   static const bool attr = [] {
-    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_wgrad_kernel<BF, MASK>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_wgrad_kernel<BF, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     return true;
   }();
   (void)attr;
-  tc_wgrad_kernel<BF, MASK><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+  tc_wgrad_kernel<BF, MASK, VEC><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+}
+template <bool BF, bool MASK>
+void launch_wgrad_cfg(const direct_conv::WgradArgs& a, dim3 grid) {
+  const auto al = [](const void* p) { return reinterpret_cast<uintptr_t>(p) & 15; };
+  const bool vec = vec_flag() && (!a.mask || al(a.mask) == al(a.dy)) && (reinterpret_cast<uintptr_t>(a.dy) & 3) == 0 &&
+                   (reinterpret_cast<uintptr_t>(a.x) & 3) == 0;
+  if (vec) launch_wgrad_cfg3<BF, MASK, true>(a, grid);
+  else launch_wgrad_cfg3<BF, MASK, false>(a, grid);
 }
 
 }  // namespace galml::cuda_kernels::tc_conv

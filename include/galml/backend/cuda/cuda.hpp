@@ -21,6 +21,9 @@ namespace cuda_rt {
 enum class ConvPath { gemm = cuda_kernels::conv_path_gemm, automatic = cuda_kernels::conv_path_auto, direct = cuda_kernels::conv_path_direct };
 inline void set_conv_path(ConvPath p) { cuda_kernels::set_conv_path(int(p)); }
 inline ConvPath conv_path() { return ConvPath(cuda_kernels::conv_path()); }
+// TF32/BF16 conv kernels: 16-byte vector copies (default) or 4-byte element copies.
+inline void set_tc_vector_loads(bool on) { cuda_kernels::set_tc_vector_loads(on); }
+inline bool tc_vector_loads() { return cuda_kernels::tc_vector_loads(); }
 }  // namespace cuda_rt
 
 // Copies of a tensor on the other side (same shape; the result owns fresh storage).

@@ -31,6 +31,10 @@ int math_precision();
 enum ConvPath : int { conv_path_gemm = 0, conv_path_auto = 1, conv_path_direct = 2 };
 void set_conv_path(int p);
 int conv_path();
+// Tensor-core conv kernels: 16-byte vector copies of input rows and pre-packed weights (default), or
+// 4-byte element copies (the first version, kept for comparison and as a fallback).
+void set_tc_vector_loads(bool on);
+bool tc_vector_loads();
 template <class T> void dense_forward(const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out);
 template <class T> void dense_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, int64_t in, int64_t out);
 template <class T> void activation_forward(int act, const T* x, T* y, int64_t n);
