@@ -38,7 +38,7 @@ has torch && python3 benchmarks/compare_pytorch_cuda.py --galml "$out/galml.txt"
 if has reproduce; then
   t1=$(date +%s.%N)
   timeout "${REPRO_TIMEOUT:-200}" build-gpu/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
-  echo "reproduce: exit $?, $(echo "$(date +%s.%N) - $t1" | bc) s wall"
+  rc=$?; echo "reproduce: exit $rc, $(awk -v a="$t1" -v b="$(date +%s.%N)" "BEGIN{print b-a}") s wall"
   tr '\r' '\n' < "$out/reproduce.log" | grep -vE "ETA|^\s*$" | tail -25
 fi
 printf '%s\n' "${summary[@]}"
