@@ -44,13 +44,24 @@ struct FwdArgs {
   bool transposed, relu;
 };
 
+// The direct and tensor-core kernels use sm_80 instructions (cp.async, mma.sync bf16/tf32). Built for an
+// older architecture their device code traps; the host side never launches them there
+// (direct_kernels_supported(): such GPUs take the im2col + cuBLAS path).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#define GALML_SM80_ASM(...) __trap()
+#define GALML_SM80_ASM_PURE(...) __trap()
+#else
+#define GALML_SM80_ASM(...) asm volatile(__VA_ARGS__)
+#define GALML_SM80_ASM_PURE(...) asm(__VA_ARGS__)  // no side effects: the compiler may move or merge it
+#endif
+
 // Asynchronous 4-byte global -> shared copy (sm_80+); !valid writes a zero without reading.
 __device__ inline void cp_async4(float* dst, const float* src, bool valid) {
   const unsigned d = unsigned(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 4 : 0));
+  GALML_SM80_ASM("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 4 : 0));
 }
-__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ inline void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+__device__ inline void cp_async_commit() { GALML_SM80_ASM("cp.async.commit_group;\n" ::); }
+template <int N> __device__ inline void cp_async_wait() { GALML_SM80_ASM("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 template <int BO, int BL, bool MASK> struct FwdTile {
   static constexpr int XW = BL + 8;  // row stride: BL + K - 1 values, padded to a multiple of 4 (16-byte rows)
@@ -391,8 +402,18 @@ void launch_wgrad_bc(int bc, const WgradArgs& a, dim3 grid) {
 
 }  // namespace direct_conv
 
+// Compute capability 8.0 or newer on the current device (queried once).
+inline bool direct_kernels_supported() {
+  static const bool ok = [] {
+    int dev = 0, major = 0;
+    GALML_CUDA_CHECK(cudaGetDevice(&dev));
+    GALML_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    return major >= 8;
+  }();
+  return ok;
+}
 inline bool conv_direct_ok(const ConvDims& d) {
-  return d.K == direct_conv::kK && d.stride == 1 && d.pad <= 2 && d.cin <= INT_MAX && d.L <= INT_MAX && d.cout <= INT_MAX;
+  return direct_kernels_supported() && d.K == direct_conv::kK && d.stride == 1 && d.pad <= 2 && d.cin <= INT_MAX && d.L <= INT_MAX && d.cout <= INT_MAX;
 }
 
 inline void conv1d_direct_forward(const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {

@@ -27,8 +27,8 @@ inline constexpr int kThreadsTc = 128;
 inline constexpr int kCCt = 16;  // input channels per stage
 
 __device__ inline uint32_t to_tf32(float v) {
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
+  uint32_t r = 0;
+  GALML_SM80_ASM_PURE("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
   return r;
 }
 __device__ inline uint32_t pack_bf16(float lo, float hi) {  // lo -> low half (the smaller k index)
@@ -36,12 +36,12 @@ __device__ inline uint32_t pack_bf16(float lo, float hi) {  // lo -> low half (t
   return *reinterpret_cast<const uint32_t*>(&h);
 }
 __device__ inline void mma_tf32(float* c, const uint32_t* a, const uint32_t* b) {
-  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+  GALML_SM80_ASM("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 __device__ inline void mma_bf16(float* c, const uint32_t* a, const uint32_t* b) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+  GALML_SM80_ASM("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
@@ -49,7 +49,7 @@ __device__ inline void mma_bf16(float* c, const uint32_t* a, const uint32_t* b) 
 // 16-byte asynchronous copy (both addresses 16-byte aligned).
 __device__ inline void cp_async16(float* dst, const float* src) {
   const unsigned d = unsigned(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src));
+  GALML_SM80_ASM("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src));
 }
 // Shift of a row in shared memory: position p0 of the global row lands at column shift(row + p0), so
 // that shared and global addresses agree modulo 16 bytes and whole 16-byte vectors can be copied.
