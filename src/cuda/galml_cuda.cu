@@ -4,6 +4,7 @@
 #include "galml/backend/cuda/conv1d.cuh"
 #include "galml/backend/cuda/dense.cuh"
 #include "galml/backend/cuda/elementwise.cuh"
+#include "galml/backend/cuda/norm.cuh"
 #include "galml/backend/cuda/pool.cuh"
 #include "galml/backend/cuda/train.cuh"
 
@@ -12,4 +13,6 @@ GALML_CUDA_OPS(template, float)
 GALML_CUDA_OPS(template, double)
 GALML_CUDA_TRAIN_OPS(template, float)
 GALML_CUDA_TRAIN_OPS(template, double)
+GALML_CUDA_NORM_OPS(template, float)
+GALML_CUDA_NORM_OPS(template, double)
 }  // namespace galml::cuda_kernels

@@ -50,6 +50,38 @@ template <class T> void add_inplace(T* y, const T* x, int64_t n);
 template <class T> void scale_rows(const T* x, const T* s, T* y, int64_t rows, int64_t L);
 template <class T> void scale_rows_backward(const T* x, const T* s, const T* dy, T* dx, T* ds, int64_t rows, int64_t L);
 
+// ---- normalisation, softmax, layout (norm.cuh); same semantics as the CPU ops of the same names ----
+template <class T> void batchnorm_stats(const T* x, T* mean, T* var, int64_t N, int64_t C, int64_t L);
+template <class T> void batchnorm_update_running(T* rmean, T* rvar, const T* mean, const T* var, int64_t C, int64_t count, double momentum);
+template <class T> void batchnorm_invstd(const T* var, T* invstd, int64_t C, double eps);
+template <class T> void batchnorm_forward(const T* x, const T* mean, const T* invstd, const T* gamma, const T* beta, T* y, int64_t N, int64_t C, int64_t L);
+template <class T> void batchnorm_backward(const T* x, const T* dy, const T* mean, const T* invstd, const T* gamma, T* dx, T* dgamma, T* dbeta,
+                                           int64_t N, int64_t C, int64_t L, bool batch_stats);
+template <class T> void layernorm_forward(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, int64_t rows, int64_t D, double eps);
+template <class T> void layernorm_backward(const T* x, const T* dy, const T* mean, const T* rstd, const T* gamma, T* dx, T* dgamma, T* dbeta,
+                                           int64_t rows, int64_t D);
+template <class T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t D, bool log);
+template <class T> void softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t D, bool log);
+template <class T> void transpose2d(const T* x, T* y, int64_t N, int64_t A, int64_t B);
+template <class T> void concat_put(const T* src, T* dst, int64_t N, int64_t pre, int64_t len, int64_t post, int64_t total, int64_t off);
+template <class T> void concat_get(const T* src, T* dst, int64_t N, int64_t pre, int64_t len, int64_t post, int64_t total, int64_t off);
+template <class T> void add(const T* x, const T* y, T* z, int64_t n);
+
+#define GALML_CUDA_NORM_OPS(PREFIX, T)                                                                                      \
+  PREFIX void batchnorm_stats<T>(const T*, T*, T*, int64_t, int64_t, int64_t);                                              \
+  PREFIX void batchnorm_update_running<T>(T*, T*, const T*, const T*, int64_t, int64_t, double);                            \
+  PREFIX void batchnorm_invstd<T>(const T*, T*, int64_t, double);                                                           \
+  PREFIX void batchnorm_forward<T>(const T*, const T*, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t);        \
+  PREFIX void batchnorm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t, bool); \
+  PREFIX void layernorm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double);                     \
+  PREFIX void layernorm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t);        \
+  PREFIX void softmax_forward<T>(const T*, T*, int64_t, int64_t, bool);                                                     \
+  PREFIX void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, bool);                                          \
+  PREFIX void transpose2d<T>(const T*, T*, int64_t, int64_t, int64_t);                                                      \
+  PREFIX void concat_put<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);                            \
+  PREFIX void concat_get<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);                            \
+  PREFIX void add<T>(const T*, const T*, T*, int64_t);
+
 // ---- training step (train.cuh) ----
 // Losses: one block, deterministic. value/denominator -> *loss_out (nullable), += value*N -> *sum_out
 // (nullable); grad (nullable) = λ·dL/dpred with λ = *weight (nullable: 1), added to grad when accumulate.
@@ -100,6 +132,8 @@ GALML_CUDA_OPS(extern template, float)
 GALML_CUDA_OPS(extern template, double)
 GALML_CUDA_TRAIN_OPS(extern template, float)
 GALML_CUDA_TRAIN_OPS(extern template, double)
+GALML_CUDA_NORM_OPS(extern template, float)
+GALML_CUDA_NORM_OPS(extern template, double)
 #endif
 
 }  // namespace galml::cuda_kernels

@@ -84,6 +84,41 @@ template <cuda_scalar T> void scale_rows_backward(cuda, const T* x, const T* s, 
   cuda_kernels::scale_rows_backward(x, s, dy, dx, ds, rows, L);
 }
 
+// ---- normalisation, softmax, layout (backend/cuda/norm.cuh; CPU: backend/cpu/norm.hpp, softmax.hpp, layout.hpp) ----
+template <cuda_scalar T> void batchnorm_stats(cuda, const T* x, T* mean, T* var, int64_t N, int64_t C, int64_t L) {
+  cuda_kernels::batchnorm_stats(x, mean, var, N, C, L);
+}
+template <cuda_scalar T> void batchnorm_update_running(cuda, T* rmean, T* rvar, const T* mean, const T* var, int64_t C, int64_t count, double momentum) {
+  cuda_kernels::batchnorm_update_running(rmean, rvar, mean, var, C, count, momentum);
+}
+template <cuda_scalar T> void batchnorm_invstd(cuda, const T* var, T* invstd, int64_t C, double eps) { cuda_kernels::batchnorm_invstd(var, invstd, C, eps); }
+template <cuda_scalar T> void batchnorm_forward(cuda, const T* x, const T* mean, const T* invstd, const T* gamma, const T* beta, T* y, int64_t N, int64_t C, int64_t L) {
+  cuda_kernels::batchnorm_forward(x, mean, invstd, gamma, beta, y, N, C, L);
+}
+template <cuda_scalar T> void batchnorm_backward(cuda, const T* x, const T* dy, const T* mean, const T* invstd, const T* gamma, T* dx, T* dgamma, T* dbeta,
+                                                 int64_t N, int64_t C, int64_t L, bool batch_stats) {
+  cuda_kernels::batchnorm_backward(x, dy, mean, invstd, gamma, dx, dgamma, dbeta, N, C, L, batch_stats);
+}
+template <cuda_scalar T> void layernorm_forward(cuda, const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, int64_t rows, int64_t D, double eps) {
+  cuda_kernels::layernorm_forward(x, gamma, beta, y, mean, rstd, rows, D, eps);
+}
+template <cuda_scalar T> void layernorm_backward(cuda, const T* x, const T* dy, const T* mean, const T* rstd, const T* gamma, T* dx, T* dgamma, T* dbeta,
+                                                 int64_t rows, int64_t D) {
+  cuda_kernels::layernorm_backward(x, dy, mean, rstd, gamma, dx, dgamma, dbeta, rows, D);
+}
+template <cuda_scalar T> void softmax_forward(cuda, const T* x, T* y, int64_t rows, int64_t D, bool log) { cuda_kernels::softmax_forward(x, y, rows, D, log); }
+template <cuda_scalar T> void softmax_backward(cuda, const T* y, const T* dy, T* dx, int64_t rows, int64_t D, bool log) {
+  cuda_kernels::softmax_backward(y, dy, dx, rows, D, log);
+}
+template <cuda_scalar T> void transpose2d(cuda, const T* x, T* y, int64_t N, int64_t A, int64_t B) { cuda_kernels::transpose2d(x, y, N, A, B); }
+template <cuda_scalar T> void concat_put(cuda, const T* src, T* dst, int64_t N, int64_t pre, int64_t len, int64_t post, int64_t total, int64_t off) {
+  cuda_kernels::concat_put(src, dst, N, pre, len, post, total, off);
+}
+template <cuda_scalar T> void concat_get(cuda, const T* src, T* dst, int64_t N, int64_t pre, int64_t len, int64_t post, int64_t total, int64_t off) {
+  cuda_kernels::concat_get(src, dst, N, pre, len, post, total, off);
+}
+template <cuda_scalar T> void add(cuda, const T* x, const T* y, T* z, int64_t n) { cuda_kernels::add(x, y, z, n); }
+
 }  // namespace galml::backend_ops
 
 // ---- training step (CPU twins with the same signatures: backend/cpu/fused.hpp) ----
