@@ -1,6 +1,7 @@
 // The compiled part of the CUDA backend (target galml_cuda / galml::cuda): every kernel is built once
 // here, for float and double, so code using the backend compiles with the host compiler alone.
 #define GALML_CUDA_BUILDING_LIBRARY 1
+#include "galml/backend/cuda/attention.cuh"
 #include "galml/backend/cuda/conv1d.cuh"
 #include "galml/backend/cuda/dense.cuh"
 #include "galml/backend/cuda/elementwise.cuh"
@@ -15,4 +16,6 @@ GALML_CUDA_TRAIN_OPS(template, float)
 GALML_CUDA_TRAIN_OPS(template, double)
 GALML_CUDA_NORM_OPS(template, float)
 GALML_CUDA_NORM_OPS(template, double)
+GALML_CUDA_ATTN_OPS(template, float)
+GALML_CUDA_ATTN_OPS(template, double)
 }  // namespace galml::cuda_kernels

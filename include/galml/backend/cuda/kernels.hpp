@@ -82,6 +82,51 @@ template <class T> void add(const T* x, const T* y, T* z, int64_t n);
   PREFIX void concat_get<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);                            \
   PREFIX void add<T>(const T*, const T*, T*, int64_t);
 
+// ---- attention and token ops (attention.cuh); same semantics as backend/cpu/attention.hpp ----
+struct AttnDimsC { int64_t Tq, Tk, H, dk, dv, ldq, ldk, ldv, ldo; double scale; };  // = backend_ops::AttnDims
+enum AttnKindC : int { attn_softmax = 0, attn_sigmoid = 1 };                        // = backend_ops::AttnKind
+template <class T> void linear_kio_forward(const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t in, int64_t out);
+template <class T> void linear_kio_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t rows, int64_t in, int64_t out);
+template <class T> void attention_forward(const T* q, const T* k, const T* v, T* o, T* P, uint8_t* mask, int64_t N, const AttnDimsC& d, int kind,
+                                          double drop_p, uint64_t seed, uint64_t layer, uint64_t step);
+template <class T> void attention_backward(const T* q, const T* k, const T* v, const T* P, const uint8_t* mask, const T* dout, T* dq, T* dk, T* dv,
+                                           int64_t N, const AttnDimsC& d, int kind, double drop_p);
+template <class T> void hadamard_gate_forward(const T* q, const T* k, const T* v, int64_t ld_in, T* y, int64_t ld_y, int64_t rows, int64_t width);
+template <class T> void hadamard_gate_backward(const T* q, const T* k, const T* v, int64_t ld_in, const T* dy, int64_t ld_y, T* dq, T* dk, T* dv,
+                                               int64_t rows, int64_t width);
+template <class T> void l2normalize_forward(const T* x, T* y, T* norm, int64_t rows, int64_t D, double eps);
+template <class T> void l2normalize_backward(const T* y, const T* norm, const T* dy, T* dx, int64_t rows, int64_t D, double eps);
+template <class T> void scaled_logits_forward(const T* c, const T* s, T* y, int64_t n);
+template <class T> void scaled_logits_backward(const T* c, const T* s, const T* dy, T* dc, T* ds, int64_t n);
+template <class T> void batch_sum_accumulate(const T* x, T* out, int64_t N, int64_t size);
+template <class T> void add_broadcast(const T* x, const T* b, T* y, int64_t N, int64_t size);
+template <class T> void patchify1d(const T* x, T* patches, int64_t N, int64_t C, int64_t L, int64_t P, int64_t Tn);
+template <class T> void unpatchify1d(const T* dpatches, T* dx, int64_t N, int64_t C, int64_t L, int64_t P, int64_t Tn);
+template <class T> void cls_prepend_forward(const T* x, const T* cls, T* y, int64_t N, int64_t Tn, int64_t D);
+template <class T> void cls_prepend_backward(const T* dy, T* dx, T* dcls, int64_t N, int64_t Tn, int64_t D);
+template <class T> void token_pool_forward(const T* x, T* y, int64_t N, int64_t Tn, int64_t D, bool mean);
+template <class T> void token_pool_backward(const T* dy, T* dx, int64_t N, int64_t Tn, int64_t D, bool mean);
+
+#define GALML_CUDA_ATTN_OPS(PREFIX, T)                                                                                      \
+  PREFIX void linear_kio_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t);                           \
+  PREFIX void linear_kio_backward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t);                  \
+  PREFIX void attention_forward<T>(const T*, const T*, const T*, T*, T*, uint8_t*, int64_t, const AttnDimsC&, int, double, uint64_t, uint64_t, uint64_t); \
+  PREFIX void attention_backward<T>(const T*, const T*, const T*, const T*, const uint8_t*, const T*, T*, T*, T*, int64_t, const AttnDimsC&, int, double); \
+  PREFIX void hadamard_gate_forward<T>(const T*, const T*, const T*, int64_t, T*, int64_t, int64_t, int64_t);               \
+  PREFIX void hadamard_gate_backward<T>(const T*, const T*, const T*, int64_t, const T*, int64_t, T*, T*, T*, int64_t, int64_t); \
+  PREFIX void l2normalize_forward<T>(const T*, T*, T*, int64_t, int64_t, double);                                          \
+  PREFIX void l2normalize_backward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, double);                          \
+  PREFIX void scaled_logits_forward<T>(const T*, const T*, T*, int64_t);                                                    \
+  PREFIX void scaled_logits_backward<T>(const T*, const T*, const T*, T*, T*, int64_t);                                     \
+  PREFIX void batch_sum_accumulate<T>(const T*, T*, int64_t, int64_t);                                                      \
+  PREFIX void add_broadcast<T>(const T*, const T*, T*, int64_t, int64_t);                                                   \
+  PREFIX void patchify1d<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);                                     \
+  PREFIX void unpatchify1d<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);                                   \
+  PREFIX void cls_prepend_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);                                    \
+  PREFIX void cls_prepend_backward<T>(const T*, T*, T*, int64_t, int64_t, int64_t);                                         \
+  PREFIX void token_pool_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                                         \
+  PREFIX void token_pool_backward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);
+
 // ---- training step (train.cuh) ----
 // Losses: one block, deterministic. value/denominator -> *loss_out (nullable), += value*N -> *sum_out
 // (nullable); grad (nullable) = λ·dL/dpred with λ = *weight (nullable: 1), added to grad when accumulate.
@@ -134,6 +179,8 @@ GALML_CUDA_TRAIN_OPS(extern template, float)
 GALML_CUDA_TRAIN_OPS(extern template, double)
 GALML_CUDA_NORM_OPS(extern template, float)
 GALML_CUDA_NORM_OPS(extern template, double)
+GALML_CUDA_ATTN_OPS(extern template, float)
+GALML_CUDA_ATTN_OPS(extern template, double)
 #endif
 
 }  // namespace galml::cuda_kernels

@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstdint>
 
+#include "galml/backend/cpu/attention.hpp"  // AttnDims, AttnKind
 #include "galml/backend/cpu/fused.hpp"  // AdamFlag, and the CPU twins of the training-step ops
 #include "galml/backend/cpu/ops.hpp"  // Act and Conv1dDims: the op signatures are shared with the CPU backend
 #include "galml/backend/cuda/allocator.hpp"
@@ -118,6 +119,62 @@ template <cuda_scalar T> void concat_get(cuda, const T* src, T* dst, int64_t N, 
   cuda_kernels::concat_get(src, dst, N, pre, len, post, total, off);
 }
 template <cuda_scalar T> void add(cuda, const T* x, const T* y, T* z, int64_t n) { cuda_kernels::add(x, y, z, n); }
+
+// ---- attention and tokens (backend/cuda/attention.cuh; CPU: backend/cpu/attention.hpp) ----
+static_assert(int(AttnKind::softmax) == cuda_kernels::attn_softmax && int(AttnKind::sigmoid) == cuda_kernels::attn_sigmoid,
+              "galml: backend_ops::AttnKind and cuda_kernels::AttnKindC disagree");
+inline cuda_kernels::AttnDimsC to_cuda_dims(const AttnDims& d) { return {d.Tq, d.Tk, d.H, d.dk, d.dv, d.ldq, d.ldk, d.ldv, d.ldo, d.scale}; }
+template <cuda_scalar T> void linear_kio_forward(cuda, const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t in, int64_t out) {
+  cuda_kernels::linear_kio_forward(x, w, b, y, rows, in, out);
+}
+template <cuda_scalar T> void linear_kio_backward(cuda, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t rows, int64_t in, int64_t out) {
+  cuda_kernels::linear_kio_backward(x, w, dy, dx, dw, db, rows, in, out);
+}
+template <cuda_scalar T> void attention_forward(cuda, const T* q, const T* k, const T* v, T* o, T* P, uint8_t* mask, int64_t N, const AttnDims& d,
+                                                AttnKind kind, double drop_p, uint64_t seed, uint64_t layer, uint64_t step) {
+  cuda_kernels::attention_forward(q, k, v, o, P, mask, N, to_cuda_dims(d), int(kind), drop_p, seed, layer, step);
+}
+template <cuda_scalar T> void attention_backward(cuda, const T* q, const T* k, const T* v, const T* P, const uint8_t* mask, const T* dout, T* dq, T* dk,
+                                                 T* dv, int64_t N, const AttnDims& d, AttnKind kind, double drop_p) {
+  cuda_kernels::attention_backward(q, k, v, P, mask, dout, dq, dk, dv, N, to_cuda_dims(d), int(kind), drop_p);
+}
+template <cuda_scalar T> void hadamard_gate_forward(cuda, const T* q, const T* k, const T* v, int64_t ld_in, T* y, int64_t ld_y, int64_t rows, int64_t width) {
+  cuda_kernels::hadamard_gate_forward(q, k, v, ld_in, y, ld_y, rows, width);
+}
+template <cuda_scalar T> void hadamard_gate_backward(cuda, const T* q, const T* k, const T* v, int64_t ld_in, const T* dy, int64_t ld_y, T* dq, T* dk, T* dv,
+                                                     int64_t rows, int64_t width) {
+  cuda_kernels::hadamard_gate_backward(q, k, v, ld_in, dy, ld_y, dq, dk, dv, rows, width);
+}
+template <cuda_scalar T> void l2normalize_forward(cuda, const T* x, T* y, T* norm, int64_t rows, int64_t D, double eps) {
+  cuda_kernels::l2normalize_forward(x, y, norm, rows, D, eps);
+}
+template <cuda_scalar T> void l2normalize_backward(cuda, const T* y, const T* norm, const T* dy, T* dx, int64_t rows, int64_t D, double eps) {
+  cuda_kernels::l2normalize_backward(y, norm, dy, dx, rows, D, eps);
+}
+template <cuda_scalar T> void scaled_logits_forward(cuda, const T* c, const T* s, T* y, int64_t n) { cuda_kernels::scaled_logits_forward(c, s, y, n); }
+template <cuda_scalar T> void scaled_logits_backward(cuda, const T* c, const T* s, const T* dy, T* dc, T* ds, int64_t n) {
+  cuda_kernels::scaled_logits_backward(c, s, dy, dc, ds, n);
+}
+template <cuda_scalar T> void batch_sum_accumulate(cuda, const T* x, T* out, int64_t N, int64_t size) { cuda_kernels::batch_sum_accumulate(x, out, N, size); }
+template <cuda_scalar T> void add_broadcast(cuda, const T* x, const T* b, T* y, int64_t N, int64_t size) { cuda_kernels::add_broadcast(x, b, y, N, size); }
+template <cuda_scalar T> void patchify1d(cuda, const T* x, T* patches, int64_t N, int64_t C, int64_t L, int64_t P, int64_t Tn) {
+  cuda_kernels::patchify1d(x, patches, N, C, L, P, Tn);
+}
+template <cuda_scalar T> void unpatchify1d(cuda, const T* dpatches, T* dx, int64_t N, int64_t C, int64_t L, int64_t P, int64_t Tn) {
+  cuda_kernels::unpatchify1d(dpatches, dx, N, C, L, P, Tn);
+}
+template <cuda_scalar T> void cls_prepend_forward(cuda, const T* x, const T* cls, T* y, int64_t N, int64_t Tn, int64_t D) {
+  cuda_kernels::cls_prepend_forward(x, cls, y, N, Tn, D);
+}
+template <cuda_scalar T> void cls_prepend_backward(cuda, const T* dy, T* dx, T* dcls, int64_t N, int64_t Tn, int64_t D) {
+  cuda_kernels::cls_prepend_backward(dy, dx, dcls, N, Tn, D);
+}
+template <cuda_scalar T> void token_pool_forward(cuda, const T* x, T* y, int64_t N, int64_t Tn, int64_t D, bool mean) {
+  cuda_kernels::token_pool_forward(x, y, N, Tn, D, mean);
+}
+template <cuda_scalar T> void token_pool_backward(cuda, const T* dy, T* dx, int64_t N, int64_t Tn, int64_t D, bool mean) {
+  cuda_kernels::token_pool_backward(dy, dx, N, Tn, D, mean);
+}
 
 }  // namespace galml::backend_ops
 
