@@ -3,6 +3,7 @@
 #define GALML_CUDA_BUILDING_LIBRARY 1
 #include "galml/backend/cuda/attention.cuh"
 #include "galml/backend/cuda/conv1d.cuh"
+#include "galml/backend/cuda/conv2d.cuh"
 #include "galml/backend/cuda/dense.cuh"
 #include "galml/backend/cuda/elementwise.cuh"
 #include "galml/backend/cuda/norm.cuh"
@@ -18,4 +19,6 @@ GALML_CUDA_NORM_OPS(template, float)
 GALML_CUDA_NORM_OPS(template, double)
 GALML_CUDA_ATTN_OPS(template, float)
 GALML_CUDA_ATTN_OPS(template, double)
+GALML_CUDA_2D_OPS(template, float)
+GALML_CUDA_2D_OPS(template, double)
 }  // namespace galml::cuda_kernels

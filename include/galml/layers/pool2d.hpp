@@ -34,8 +34,7 @@ struct MaxPool2D {
       maxpool2d_forward(B{}, x, y, argmax.data(), N * C, H, W, int64_t(K), int64_t(S), HO, WO);
     }
     void backward(const T*, const T*, const T* dy, T* dx, int64_t N, Context&) {
-      // argmax holds plane-relative indices, so the 1-D scatter over planes of H*W is exactly right.
-      if (dx) maxpool1d_backward(B{}, dy, (const int32_t*)argmax.data(), dx, N * C, H * W, HO * WO);
+      if (dx) maxpool2d_backward(B{}, dy, (const int32_t*)argmax.data(), dx, N * C, H, W, int64_t(K), int64_t(S), HO, WO);
     }
   };
 };

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "galml/backend/cpu/ops.hpp"  // maxpool1d_backward
 #include "galml/core/backend.hpp"
 #include "galml/core/parallel.hpp"
 
@@ -32,6 +33,13 @@ template <class T> void maxpool2d_forward(cpu, const T* x, T* y, int32_t* arg, i
         }
     }
   }, 16);
+}
+
+// Backward of maxpool2d_forward: arg holds plane-relative indices, so the 1-D scatter over planes of
+// H*W (outputs added in order) is exactly right on the CPU. The CUDA op gathers per input pixel instead.
+template <class T> void maxpool2d_backward(cpu, const T* dy, const int32_t* arg, T* dx, int64_t planes, int64_t H, int64_t W, int64_t, int64_t,
+                                           int64_t ho, int64_t wo) {
+  maxpool1d_backward(cpu{}, dy, arg, dx, planes, H * W, ho * wo);
 }
 
 // Average pooling with explicit separable bins: bins = [hstart(ho), hend(ho), wstart(wo), wend(wo)],

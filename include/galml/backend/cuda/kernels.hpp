@@ -127,6 +127,23 @@ template <class T> void token_pool_backward(const T* dy, T* dx, int64_t N, int64
   PREFIX void token_pool_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                                         \
   PREFIX void token_pool_backward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);
 
+// ---- 2-D convolution and pooling (conv2d.cuh) ----
+struct Conv2dDimsC { int64_t cin, H, W, cout, K, stride, pad, ho, wo; };  // = cpu_kernels::Conv2dDims
+template <class T> void conv2d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const Conv2dDimsC& d);
+template <class T> void conv2d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const Conv2dDimsC& d);
+template <class T> void maxpool2d_forward(const T* x, T* y, int32_t* arg, int64_t planes, int64_t H, int64_t W, int64_t K, int64_t S, int64_t ho, int64_t wo);
+template <class T> void maxpool2d_backward(const T* dy, const int32_t* arg, T* dx, int64_t planes, int64_t H, int64_t W, int64_t K, int64_t S, int64_t ho, int64_t wo);
+template <class T> void binpool2d_forward(const T* x, T* y, const int32_t* bins, int64_t planes, int64_t H, int64_t W, int64_t ho, int64_t wo);
+template <class T> void binpool2d_backward(const T* dy, T* dx, const int32_t* bins, int64_t planes, int64_t H, int64_t W, int64_t ho, int64_t wo);
+
+#define GALML_CUDA_2D_OPS(PREFIX, T)                                                                                        \
+  PREFIX void conv2d_forward<T>(const T*, const T*, const T*, T*, int64_t, const Conv2dDimsC&);                             \
+  PREFIX void conv2d_backward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, const Conv2dDimsC&);                    \
+  PREFIX void maxpool2d_forward<T>(const T*, T*, int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);  \
+  PREFIX void maxpool2d_backward<T>(const T*, const int32_t*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t); \
+  PREFIX void binpool2d_forward<T>(const T*, T*, const int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t);              \
+  PREFIX void binpool2d_backward<T>(const T*, T*, const int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t);
+
 // ---- training step (train.cuh) ----
 // Losses: one block, deterministic. value/denominator -> *loss_out (nullable), += value*N -> *sum_out
 // (nullable); grad (nullable) = λ·dL/dpred with λ = *weight (nullable: 1), added to grad when accumulate.
@@ -181,6 +198,8 @@ GALML_CUDA_NORM_OPS(extern template, float)
 GALML_CUDA_NORM_OPS(extern template, double)
 GALML_CUDA_ATTN_OPS(extern template, float)
 GALML_CUDA_ATTN_OPS(extern template, double)
+GALML_CUDA_2D_OPS(extern template, float)
+GALML_CUDA_2D_OPS(extern template, double)
 #endif
 
 }  // namespace galml::cuda_kernels

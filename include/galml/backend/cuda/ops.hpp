@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "galml/backend/cpu/attention.hpp"  // AttnDims, AttnKind
+#include "galml/backend/cpu/conv2d.hpp"     // Conv2dDims
 #include "galml/backend/cpu/fused.hpp"  // AdamFlag, and the CPU twins of the training-step ops
 #include "galml/backend/cpu/ops.hpp"  // Act and Conv1dDims: the op signatures are shared with the CPU backend
 #include "galml/backend/cuda/allocator.hpp"
@@ -119,6 +120,27 @@ template <cuda_scalar T> void concat_get(cuda, const T* src, T* dst, int64_t N, 
   cuda_kernels::concat_get(src, dst, N, pre, len, post, total, off);
 }
 template <cuda_scalar T> void add(cuda, const T* x, const T* y, T* z, int64_t n) { cuda_kernels::add(x, y, z, n); }
+
+// ---- 2-D convolution and pooling (backend/cuda/conv2d.cuh; CPU: backend/cpu/conv2d.hpp, pool2d.hpp) ----
+inline cuda_kernels::Conv2dDimsC to_cuda_dims(const cpu_kernels::Conv2dDims& d) { return {d.cin, d.H, d.W, d.cout, d.K, d.stride, d.pad, d.ho, d.wo}; }
+template <cuda_scalar T> void conv2d_forward(cuda, const T* x, const T* w, const T* b, T* y, int64_t N, const cpu_kernels::Conv2dDims& d) {
+  cuda_kernels::conv2d_forward(x, w, b, y, N, to_cuda_dims(d));
+}
+template <cuda_scalar T> void conv2d_backward(cuda, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const cpu_kernels::Conv2dDims& d) {
+  cuda_kernels::conv2d_backward(x, w, dy, dx, dw, db, N, to_cuda_dims(d));
+}
+template <cuda_scalar T> void maxpool2d_forward(cuda, const T* x, T* y, int32_t* arg, int64_t planes, int64_t H, int64_t W, int64_t K, int64_t S, int64_t ho, int64_t wo) {
+  cuda_kernels::maxpool2d_forward(x, y, arg, planes, H, W, K, S, ho, wo);
+}
+template <cuda_scalar T> void maxpool2d_backward(cuda, const T* dy, const int32_t* arg, T* dx, int64_t planes, int64_t H, int64_t W, int64_t K, int64_t S, int64_t ho, int64_t wo) {
+  cuda_kernels::maxpool2d_backward(dy, arg, dx, planes, H, W, K, S, ho, wo);
+}
+template <cuda_scalar T> void binpool2d_forward(cuda, const T* x, T* y, const int32_t* bins, int64_t planes, int64_t H, int64_t W, int64_t ho, int64_t wo) {
+  cuda_kernels::binpool2d_forward(x, y, bins, planes, H, W, ho, wo);
+}
+template <cuda_scalar T> void binpool2d_backward(cuda, const T* dy, T* dx, const int32_t* bins, int64_t planes, int64_t H, int64_t W, int64_t ho, int64_t wo) {
+  cuda_kernels::binpool2d_backward(dy, dx, bins, planes, H, W, ho, wo);
+}
 
 // ---- attention and tokens (backend/cuda/attention.cuh; CPU: backend/cpu/attention.hpp) ----
 static_assert(int(AttnKind::softmax) == cuda_kernels::attn_softmax && int(AttnKind::sigmoid) == cuda_kernels::attn_sigmoid,
