@@ -168,3 +168,41 @@ TEST_CASE("A network with BatchNorm1D, LayerNorm, Transpose, Residual and softma
   }
   CHECK(running == 4);  // two BatchNorm1D layers, mean and variance each
 }
+
+TEMPLATE_TEST_CASE("CUDA padded max pooling and min-max normalisation match the CPU exactly", "[cuda][ops][minmax]", float, double) {
+  GALML_SKIP_WITHOUT_CUDA();
+  using T = TestType;
+  const int64_t rows = 6, L = 29;
+  auto x = random_vec<T>(rows * L, 31);
+  x[40] = x[41];  // a tie
+  for (auto [K, S, pad] : {std::tuple<int64_t, int64_t, int64_t>{3, 1, 1}, {4, 2, 1}, {5, 3, 2}}) {
+    INFO("K " << K << " S " << S << " pad " << pad);
+    const int64_t lout = (L + 2 * pad - K) / S + 1, n = rows * lout;
+    auto dy = random_vec<T>(n, 32);
+    std::vector<T> y(n), dx(rows * L);
+    std::vector<int32_t> arg(static_cast<size_t>(n));
+    ops::maxpool1d_padded_forward(cpu{}, x.data(), y.data(), arg.data(), rows, L, K, S, pad, lout);
+    ops::maxpool1d_backward(cpu{}, dy.data(), arg.data(), dx.data(), rows, L, lout);
+    auto gx = dev(x), gdy = dev(dy);
+    Tensor<T, cuda> gy({n}), gdx({rows * L});
+    Tensor<int32_t, cuda> garg({n});
+    ops::maxpool1d_padded_forward(cuda{}, (const T*)gx.data(), gy.data(), garg.data(), rows, L, K, S, pad, lout);
+    ops::maxpool1d_backward(cuda{}, (const T*)gdy.data(), (const int32_t*)garg.data(), gdx.data(), rows, L, lout);
+    CHECK(host(gy) == y);
+    CHECK(host(gdx) == dx);
+  }
+  const int64_t D = 17;
+  auto z = random_vec<T>(rows * D, 33), dz = random_vec<T>(rows * D, 34);
+  for (int64_t i = 0; i < D; ++i) z[size_t(2 * D + i)] = T(0.5);  // a constant row: range 0
+  std::vector<T> y(rows * D), dx(rows * D);
+  std::vector<int32_t> ext(static_cast<size_t>(2 * rows));
+  ops::minmax_normalize_forward(cpu{}, z.data(), y.data(), ext.data(), rows, D);
+  ops::minmax_normalize_backward(cpu{}, z.data(), y.data(), ext.data(), dz.data(), dx.data(), rows, D);
+  auto gz = dev(z), gdz = dev(dz);
+  Tensor<T, cuda> gy({rows * D}), gdx({rows * D});
+  Tensor<int32_t, cuda> gext({2 * rows});
+  ops::minmax_normalize_forward(cuda{}, (const T*)gz.data(), gy.data(), gext.data(), rows, D);
+  ops::minmax_normalize_backward(cuda{}, (const T*)gz.data(), (const T*)gy.data(), (const int32_t*)gext.data(), (const T*)gdz.data(), gdx.data(), rows, D);
+  CHECK(host(gy) == y);
+  CHECK(host(gdx) == dx);
+}

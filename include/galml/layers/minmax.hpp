@@ -11,7 +11,7 @@
 // Guard: a sample with max == min (range exactly 0, e.g. a constant or all-zero feature) has no
 // scale: its output is 0 and its input gradient 0 (no eps is added, so non-degenerate samples are
 // exact). This matches the data-side galml::data::MinMaxNormalize, which rejects such spectra instead.
-// No parameters. CPU ops in backend/cpu/minmax.hpp (no CUDA overload yet).
+// No parameters. Ops in backend/cpu/minmax.hpp and backend/cuda/norm.cuh.
 #include "galml/backend/cpu/minmax.hpp"
 #include "galml/graph/layer.hpp"
 

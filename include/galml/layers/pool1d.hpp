@@ -22,7 +22,7 @@ namespace detail {
 // Max pooling with LeftPad implicit -inf samples before the row and LO outputs (the right padding is
 // implied by LO). The argmax indexes the unpadded row, so the existing backward op applies unchanged.
 // Unpadded pools keep the original op (CUDA has it); padded ones call maxpool1d_padded_forward
-// (backend/cpu/minmax.hpp; no CUDA overload yet).
+// (backend/cpu/minmax.hpp; CUDA: backend/cuda/norm.cuh).
 template <class In, int K, int S, int LeftPad, int LO, class T, class B>
 struct maxpool1d_impl : LayerImplBase<T, B> {
   static constexpr int64_t C = In::dims[0], L = In::dims[1];

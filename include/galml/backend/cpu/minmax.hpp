@@ -7,8 +7,7 @@
 //                              so the backward pass is the existing maxpool1d_backward.
 //   minmax_normalize_forward / _backward   per-row (x - min) / (max - min) (MinMaxNormalize).
 //
-// No CUDA overloads exist yet: instantiating those layers with the cuda backend fails to compile
-// (no matching function), the padded forward and min-max ops being the only missing pieces.
+// The CUDA overloads are in backend/cuda/norm.cuh (same scans, same bits).
 #include <cmath>
 #include <cstdint>
 

@@ -66,6 +66,9 @@ template <class T> void transpose2d(const T* x, T* y, int64_t N, int64_t A, int6
 template <class T> void concat_put(const T* src, T* dst, int64_t N, int64_t pre, int64_t len, int64_t post, int64_t total, int64_t off);
 template <class T> void concat_get(const T* src, T* dst, int64_t N, int64_t pre, int64_t len, int64_t post, int64_t total, int64_t off);
 template <class T> void add(const T* x, const T* y, T* z, int64_t n);
+template <class T> void maxpool1d_padded_forward(const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t pad_left, int64_t lout);
+template <class T> void minmax_normalize_forward(const T* x, T* y, int32_t* argext, int64_t rows, int64_t D);
+template <class T> void minmax_normalize_backward(const T* x, const T* y, const int32_t* argext, const T* dy, T* dx, int64_t rows, int64_t D);
 
 #define GALML_CUDA_NORM_OPS(PREFIX, T)                                                                                      \
   PREFIX void batchnorm_stats<T>(const T*, T*, T*, int64_t, int64_t, int64_t);                                              \
@@ -80,7 +83,10 @@ template <class T> void add(const T* x, const T* y, T* z, int64_t n);
   PREFIX void transpose2d<T>(const T*, T*, int64_t, int64_t, int64_t);                                                      \
   PREFIX void concat_put<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);                            \
   PREFIX void concat_get<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);                            \
-  PREFIX void add<T>(const T*, const T*, T*, int64_t);
+  PREFIX void add<T>(const T*, const T*, T*, int64_t);                                                                      \
+  PREFIX void maxpool1d_padded_forward<T>(const T*, T*, int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);    \
+  PREFIX void minmax_normalize_forward<T>(const T*, T*, int32_t*, int64_t, int64_t);                                        \
+  PREFIX void minmax_normalize_backward<T>(const T*, const T*, const int32_t*, const T*, T*, int64_t, int64_t);
 
 // ---- attention and token ops (attention.cuh); same semantics as backend/cpu/attention.hpp ----
 struct AttnDimsC { int64_t Tq, Tk, H, dk, dv, ldq, ldk, ldv, ldo; double scale; };  // = backend_ops::AttnDims

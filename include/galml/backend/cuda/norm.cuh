@@ -319,3 +319,81 @@ template <class T> void add(const T* x, const T* y, T* z, int64_t n) {
 }
 
 }  // namespace galml::cuda_kernels
+
+// ---- min/max ops (CPU: backend/cpu/minmax.hpp) ----
+namespace galml::cuda_kernels {
+
+// Max pooling with implicit -inf padding: the window's in-range part, first maximum / a NaN wins. The
+// argmax (into the unpadded row) is non-decreasing along a row, so maxpool1d_backward applies.
+template <class T>
+__global__ void maxpool_padded_kernel(const T* __restrict__ x, T* __restrict__ y, int32_t* __restrict__ arg, int64_t rows, int64_t L, int64_t K,
+                                      int64_t S, int64_t pad_left, int64_t lout) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < rows * lout; t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t r = t / lout, l = t % lout, s = l * S - pad_left;
+    const int64_t b = s < 0 ? 0 : s, e = s + K < L ? s + K : L;
+    const T* xr = x + r * L;
+    int64_t best = b;
+    T m = xr[b];
+    for (int64_t i = b + 1; i < e; ++i) { const T v = xr[i]; if (v > m || v != v) { m = v; best = i; } }
+    y[t] = m;
+    arg[t] = int32_t(best);
+  }
+}
+template <class T>
+void maxpool1d_padded_forward(const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t pad_left, int64_t lout) {
+  if (rows * lout <= 0) return;
+  maxpool_padded_kernel<T><<<grid_for(rows * lout), kThreads, 0, cuda_rt::stream()>>>(x, y, arg, rows, L, K, S, pad_left, lout);
+  GALML_CUDA_LAUNCHED();
+}
+
+// Per-row min-max normalisation: one thread per row, the CPU's serial scans and double sums in the
+// same order (same bits).
+template <class T>
+__global__ void minmax_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int32_t* __restrict__ argext, int64_t rows, int64_t D) {
+  for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
+    const T* xr = x + r * D;
+    T* yr = y + r * D;
+    int64_t imin = 0, imax = 0;
+    for (int64_t i = 1; i < D; ++i) {
+      if (xr[i] < xr[imin]) imin = i;
+      if (xr[i] > xr[imax]) imax = i;
+    }
+    argext[2 * r] = int32_t(imin);
+    argext[2 * r + 1] = int32_t(imax);
+    const double lo = double(xr[imin]), range = double(xr[imax]) - lo;
+    if (range == 0.0) { for (int64_t i = 0; i < D; ++i) yr[i] = T(0); continue; }
+    const double inv = 1.0 / range;
+    for (int64_t i = 0; i < D; ++i) yr[i] = T((double(xr[i]) - lo) * inv);
+  }
+}
+template <class T>
+__global__ void minmax_backward_kernel(const T* __restrict__ x, const T* __restrict__ y, const int32_t* __restrict__ argext, const T* __restrict__ dy,
+                                       T* __restrict__ dx, int64_t rows, int64_t D) {
+  for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
+    const T* xr = x + r * D;
+    const T* yr = y + r * D;
+    const T* gr = dy + r * D;
+    T* dxr = dx + r * D;
+    const int64_t imin = argext[2 * r], imax = argext[2 * r + 1];
+    const double range = double(xr[imax]) - double(xr[imin]);
+    if (range == 0.0) { for (int64_t i = 0; i < D; ++i) dxr[i] = T(0); continue; }
+    const double inv = 1.0 / range;
+    double sg = 0, sgy = 0;
+    for (int64_t i = 0; i < D; ++i) { sg += double(gr[i]); sgy += double(gr[i]) * double(yr[i]); }
+    for (int64_t i = 0; i < D; ++i) dxr[i] = T(double(gr[i]) * inv);
+    dxr[imin] = T(double(dxr[imin]) + (sgy - sg) * inv);
+    dxr[imax] = T(double(dxr[imax]) - sgy * inv);
+  }
+}
+template <class T> void minmax_normalize_forward(const T* x, T* y, int32_t* argext, int64_t rows, int64_t D) {
+  if (rows <= 0) return;
+  minmax_forward_kernel<T><<<grid_for(rows, 64), 64, 0, cuda_rt::stream()>>>(x, y, argext, rows, D);
+  GALML_CUDA_LAUNCHED();
+}
+template <class T> void minmax_normalize_backward(const T* x, const T* y, const int32_t* argext, const T* dy, T* dx, int64_t rows, int64_t D) {
+  if (rows <= 0) return;
+  minmax_backward_kernel<T><<<grid_for(rows, 64), 64, 0, cuda_rt::stream()>>>(x, y, argext, dy, dx, rows, D);
+  GALML_CUDA_LAUNCHED();
+}
+
+}  // namespace galml::cuda_kernels

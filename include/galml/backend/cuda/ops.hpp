@@ -120,6 +120,16 @@ template <cuda_scalar T> void concat_get(cuda, const T* src, T* dst, int64_t N, 
   cuda_kernels::concat_get(src, dst, N, pre, len, post, total, off);
 }
 template <cuda_scalar T> void add(cuda, const T* x, const T* y, T* z, int64_t n) { cuda_kernels::add(x, y, z, n); }
+template <cuda_scalar T> void maxpool1d_padded_forward(cuda, const T* x, T* y, int32_t* arg, int64_t rows, int64_t L, int64_t K, int64_t S, int64_t pad_left,
+                                                       int64_t lout) {
+  cuda_kernels::maxpool1d_padded_forward(x, y, arg, rows, L, K, S, pad_left, lout);
+}
+template <cuda_scalar T> void minmax_normalize_forward(cuda, const T* x, T* y, int32_t* argext, int64_t rows, int64_t D) {
+  cuda_kernels::minmax_normalize_forward(x, y, argext, rows, D);
+}
+template <cuda_scalar T> void minmax_normalize_backward(cuda, const T* x, const T* y, const int32_t* argext, const T* dy, T* dx, int64_t rows, int64_t D) {
+  cuda_kernels::minmax_normalize_backward(x, y, argext, dy, dx, rows, D);
+}
 
 // ---- 2-D convolution and pooling (backend/cuda/conv2d.cuh; CPU: backend/cpu/conv2d.hpp, pool2d.hpp) ----
 inline cuda_kernels::Conv2dDimsC to_cuda_dims(const cpu_kernels::Conv2dDims& d) { return {d.cin, d.H, d.W, d.cout, d.K, d.stride, d.pad, d.ho, d.wo}; }
