@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build, test and benchmark the CUDA backend on a GPU machine in one go (docs/gpu.md).
-#   bash scripts/gpu_bench.sh [tests] [conv] [model] [torch] [reproduce]   (default: all)
+#   bash scripts/gpu_bench.sh [tests] [conv] [conv1024] [ncu] [model] [torch] [models] [reproduce]
+#   (default: tests conv model torch; "models" = GCSNet and ViT-style networks against PyTorch)
 # Logs go to $OUT (or ./gpu-out); the last lines summarise.
 set -uo pipefail
 out="${OUT:-gpu-out}"; mkdir -p "$out"
@@ -10,7 +11,9 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | t
 cmake -S . -B build-gpu -DGALML_WITH_CUDA=ON -DGALML_WITH_FITS=ON -DGALML_BUILD_EXAMPLES=ON -DGALML_BUILD_BENCHMARKS=ON \
   -DGALML_BUILD_TESTS=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
 targets="galml_cuda"
-has tests && targets="$targets test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train"
+cuda_tests="test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train test_cuda_norm_ops test_cuda_attention test_cuda_conv2d test_cuda_all_models"
+has tests && targets="$targets $cuda_tests"
+has models && targets="$targets bench_cuda_models"
 (has conv || has ncu) && targets="$targets bench_cuda_conv1d"
 has model && targets="$targets bench_cuda_mtlforgalspecz"
 has torch && targets="$targets bench_cuda_mtlforgalspecz"
@@ -20,7 +23,7 @@ cmake --build build-gpu -j16 --target $targets > "$out/build.log" 2>&1 || { grep
 echo "build: $(( $(date +%s) - t0 )) s"
 summary=()
 if has tests; then
-  for t in test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train; do
+  for t in $cuda_tests; do
     if build-gpu/tests/$t > "$out/$t.log" 2>&1; then summary+=("PASS $t: $(tail -2 "$out/$t.log" | head -1)"); else summary+=("FAIL $t"); tail -40 "$out/$t.log"; fi
   done
 fi
@@ -35,6 +38,10 @@ if has ncu; then  # hardware counters of the direct kernels on two layer shapes 
 fi
 if has model || has torch; then build-gpu/benchmarks/bench_cuda_mtlforgalspecz | tee "$out/galml.txt"; fi
 has torch && python3 benchmarks/compare_pytorch_cuda.py --galml "$out/galml.txt" ${TORCH_ARGS:-} 2>&1 | tee "$out/torch.txt" | tail -40
+if has models; then
+  build-gpu/benchmarks/bench_cuda_models | tee "$out/galml_models.txt"
+  python3 benchmarks/compare_pytorch_cuda_models.py --galml "$out/galml_models.txt" ${TORCH_ARGS:-} 2>&1 | tee "$out/torch_models.txt" | grep -vE "warn|Warn|^\s*$" | tail -40
+fi
 if has reproduce; then
   t1=$(date +%s.%N)
   timeout "${REPRO_TIMEOUT:-200}" build-gpu/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
