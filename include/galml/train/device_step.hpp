@@ -26,6 +26,9 @@
 // graph replay is bit-identical to eager stepping (the kernels are deterministic; the tests check it).
 // One DeviceTrainStep per process at a time on CUDA (the offset is global).
 //
+// Multi-input models (Net<Inputs<...>, ...>): Batch::x is the first input, Batch::extra the others in the
+// Net's input order.
+//
 // The same class runs on the CPU backend (backend/cpu/fused.hpp twins; graph ignored), with the
 // semantics of train::train_step + optim::Adam, so code is backend-generic.
 // With the CUDA backend its op overloads must precede the layer templates: include it first.
@@ -34,6 +37,7 @@
 #include "galml/backend/cuda/graph.hpp"
 #endif
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -99,7 +103,7 @@ class DeviceTrainStep {
   using T = typename M::scalar;
   using B = typename M::backend;
   static constexpr bool on_cuda = !std::is_same_v<B, cpu>;
-  static_assert(!M::multi_input, "DeviceTrainStep: single-input models only");
+  static constexpr size_t NI = M::num_inputs;  // model inputs: Batch::x, then Batch::extra[0..NI-2]
   static_assert(std::is_same_v<B, cpu> || std::is_same_v<B, cuda>, "DeviceTrainStep: unknown backend");
 
   DeviceTrainStep(M& model, std::vector<DeviceTask> tasks, int64_t batch, DeviceStepOptions o = {})
@@ -111,10 +115,13 @@ class DeviceTrainStep {
 #if defined(GALML_WITH_CUDA)
     if constexpr (on_cuda) { cuda_rt::set_precision(o_.bf16 ? cuda_rt::Precision::bf16 : o_.tf32 ? cuda_rt::Precision::tf32 : cuda_rt::Precision::fp32); cuda_rt::set_deterministic(o_.deterministic); }
 #endif
-    std::vector<int64_t> xs{batch_};
-    for (int d : M::input_shape::dims) xs.push_back(d);
-    x_ = Tensor<T, B>(xs);
-    per_x_ = x_.numel() / batch_;
+    const auto shapes = M::front_t::sample_shapes();
+    for (size_t i = 0; i < NI; ++i) {
+      std::vector<int64_t> xs{batch_};
+      xs.insert(xs.end(), shapes[i].begin(), shapes[i].end());
+      x_[i] = Tensor<T, B>(xs);
+      per_x_[i] = x_[i].numel() / batch_;
+    }
     for (size_t k = 0; k < K; ++k) {
       tdim_.push_back(target_dim(k));
       t_.emplace_back(std::vector<int64_t>{batch_ * tdim_[k]});
@@ -122,8 +129,10 @@ class DeviceTrainStep {
     }
     for (size_t h = 0; h < M::num_heads; ++h) dy_[h] = Tensor<T, B>({batch_ * M::heads_t::out_sizes[h]});
     for (auto& s : slots_) {
-      s.x = Tensor<T, B>(xs);
-      detail::host_resize(s.hx, size_t(x_.numel()));
+      for (size_t i = 0; i < NI; ++i) {
+        s.x[i] = Tensor<T, B>(x_[i].shape());
+        detail::host_resize(s.hx[i], size_t(x_[i].numel()));
+      }
       s.t.resize(K); s.m.resize(K); s.ht.resize(K); s.hm.resize(K);
       for (size_t k = 0; k < K; ++k) {
         s.t[k] = Tensor<T, B>({batch_ * tdim_[k]});
@@ -176,12 +185,20 @@ class DeviceTrainStep {
     GALML_CHECK(N > 0 && N <= batch_, "DeviceTrainStep: batch of ", N, " samples; this step was built for at most ", batch_,
                 " (split larger batches)");
     GALML_CHECK(staged_ - consumed_ < 2, "DeviceTrainStep::stage: two batches are staged already; call step() first");
-    GALML_CHECK(b.x.numel() == N * per_x_, "DeviceTrainStep: input has ", b.x.numel() / N, " values per sample, the model takes ", per_x_);
+    GALML_CHECK(b.extra.size() == NI - 1, "DeviceTrainStep: the model takes ", NI, " input(s); the batch has ", 1 + b.extra.size(),
+                " (Batch::x, then Batch::extra in the Net's input order)");
+    for (size_t i = 0; i < NI; ++i) {
+      const Tensor<T>& xi = i == 0 ? b.x : b.extra[i - 1];
+      GALML_CHECK(xi.batch_size() == N, "DeviceTrainStep: input '", M::front_t::names[i], "' has ", xi.batch_size(), " samples, input '",
+                  M::front_t::names[0], "' has ", N);
+      GALML_CHECK(xi.numel() == N * per_x_[i], "DeviceTrainStep: input '", M::front_t::names[i], "' has ", xi.numel() / N,
+                  " values per sample, the model takes ", per_x_[i]);
+    }
     Slot& s = slots_[size_t(staged_ % 2)];
 #if defined(GALML_WITH_CUDA)
     if constexpr (on_cuda) s.copied.synchronize();  // the previous upload from this slot's host memory is done
 #endif
-    std::memcpy(s.hx.data(), b.x.data(), size_t(N * per_x_) * sizeof(T));
+    for (size_t i = 0; i < NI; ++i) std::memcpy(s.hx[i].data(), (i == 0 ? b.x : b.extra[i - 1]).data(), size_t(N * per_x_[i]) * sizeof(T));
     for (size_t k = 0; k < tasks_.size(); ++k) {
       GALML_CHECK(b.targets.size() > k && int64_t(b.targets[k].size()) == N * tdim_[k], "DeviceTrainStep: task '", tasks_[k].name, "' expects ",
                   N * tdim_[k], " target values, the batch has ", b.targets.size() > k ? b.targets[k].size() : 0);
@@ -276,9 +293,9 @@ class DeviceTrainStep {
 
  private:
   struct Slot {
-    Tensor<T, B> x;
+    std::array<Tensor<T, B>, NI> x;
     std::vector<Tensor<T, B>> t, m;
-    typename detail::host_stage<T, B>::type hx;
+    std::array<typename detail::host_stage<T, B>::type, NI> hx;
     std::vector<typename detail::host_stage<T, B>::type> ht, hm;
     int64_t n = 0;
 #if defined(GALML_WITH_CUDA)
@@ -297,7 +314,7 @@ class DeviceTrainStep {
       const cudaStream_t cs = cuda_rt::copy_stream();
       s.consumed.wait_on(cs);  // the compute stream has finished copying out of this slot's device buffers
       auto h2d = [&](void* d, const void* h, size_t bytes) { GALML_CUDA_CHECK(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, cs)); };
-      h2d(s.x.data(), s.hx.data(), size_t(N * per_x_) * sizeof(T));
+      for (size_t i = 0; i < NI; ++i) h2d(s.x[i].data(), s.hx[i].data(), size_t(N * per_x_[i]) * sizeof(T));
       for (size_t k = 0; k < tasks_.size(); ++k) {
         h2d(s.t[k].data(), s.ht[k].data(), size_t(N * tdim_[k]) * sizeof(T));
         if (tasks_[k].uses_mask) h2d(s.m[k].data(), s.hm[k].data(), size_t(N) * sizeof(T));
@@ -306,7 +323,7 @@ class DeviceTrainStep {
       return;
     }
 #endif
-    allocator<B>::copy_from_host(s.x.data(), s.hx.data(), size_t(N * per_x_) * sizeof(T));
+    for (size_t i = 0; i < NI; ++i) allocator<B>::copy_from_host(s.x[i].data(), s.hx[i].data(), size_t(N * per_x_[i]) * sizeof(T));
     for (size_t k = 0; k < tasks_.size(); ++k) {
       allocator<B>::copy_from_host(s.t[k].data(), s.ht[k].data(), size_t(N * tdim_[k]) * sizeof(T));
       if (tasks_[k].uses_mask) allocator<B>::copy_from_host(s.m[k].data(), s.hm[k].data(), size_t(N) * sizeof(T));
@@ -321,7 +338,7 @@ class DeviceTrainStep {
 #if defined(GALML_WITH_CUDA)
     if constexpr (on_cuda) s.copied.wait_on(cuda_rt::stream());
 #endif
-    allocator<B>::copy(x_.data(), s.x.data(), size_t(N * per_x_) * sizeof(T));
+    for (size_t i = 0; i < NI; ++i) allocator<B>::copy(x_[i].data(), s.x[i].data(), size_t(N * per_x_[i]) * sizeof(T));
     for (size_t k = 0; k < tasks_.size(); ++k) {
       allocator<B>::copy(t_[k].data(), s.t[k].data(), size_t(N * tdim_[k]) * sizeof(T));
       if (tasks_[k].uses_mask) allocator<B>::copy(m_[k].data(), s.m[k].data(), size_t(N) * sizeof(T));
@@ -330,16 +347,20 @@ class DeviceTrainStep {
     if constexpr (on_cuda) s.consumed.record(cuda_rt::stream());
 #endif
     ++consumed_;
-    std::vector<int64_t> xs{N};
-    for (int d : M::input_shape::dims) xs.push_back(d);
-    x_.ensure(xs);  // a smaller batch only narrows the shape: the captured storage stays
+    const auto shapes = M::front_t::sample_shapes();
+    for (size_t i = 0; i < NI; ++i) {
+      std::vector<int64_t> xs{N};
+      xs.insert(xs.end(), shapes[i].begin(), shapes[i].end());
+      x_[i].ensure(xs);  // a smaller batch only narrows the shape: the captured storage stays
+    }
     return s;
   }
 
   void forward_and_losses(int64_t N, bool train) {
     auto& ctx = model_.context();
     const uint64_t h = ctx.step;
-    model_.forward(x_);
+    if constexpr (M::multi_input) model_.forward(x_);
+    else model_.forward(x_[0]);
     if constexpr (on_cuda) {
 #if defined(GALML_WITH_CUDA)
       if (ctx.step != h) { const uint64_t d = ctx.step - h; ctx.step = h; cuda_kernels::dropout_offset_add(d); }
@@ -405,9 +426,9 @@ class DeviceTrainStep {
   std::vector<DeviceTask> tasks_;
   int64_t batch_;
   DeviceStepOptions o_;
-  int64_t per_x_ = 0;
+  std::array<int64_t, NI> per_x_{};
   std::vector<int64_t> tdim_;
-  Tensor<T, B> x_;
+  std::array<Tensor<T, B>, NI> x_;
   std::vector<Tensor<T, B>> t_, m_;
   std::array<Tensor<T, B>, M::num_heads> dy_;
   std::array<const T*, M::num_heads> dyp_{};

@@ -10,6 +10,7 @@
 // best.ckpt and last.ckpt, stops early, stops with a clear message on a NaN/Inf loss, and resumes from
 // last.ckpt bit-identically on the CPU (weights, optimizer, scheduler, task-weighting history, dropout
 // RNG step, epoch and history are all in the checkpoint; data order is a function of (seed, epoch)).
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -35,6 +36,7 @@ struct Batch {
   Tensor<T> x;
   std::vector<std::vector<T>> targets;  // one per task
   std::vector<std::vector<T>> masks;    // one per task; empty = every row counts
+  std::vector<Tensor<T>> extra;         // inputs 2..K of a multi-input model, in the Net's input order (train::DeviceTrainStep)
   int64_t size() const { return x.batch_size(); }
 };
 
@@ -80,6 +82,7 @@ struct StepWorkspace {
   std::vector<std::vector<T>> out_host, grad_host;
   std::vector<Tensor<T, typename M::backend>> grad_dev;
   Tensor<T, typename M::backend> x_dev;
+  std::array<Tensor<T, typename M::backend>, M::num_inputs> inputs_dev;  // multi-input models (Batch::x, Batch::extra)
 };
 
 template <class M>
@@ -88,7 +91,15 @@ std::vector<double> forward_losses(M& model, const Batch<typename M::scalar>& b,
   using T = typename M::scalar;
   using B = typename M::backend;
   const int64_t N = b.size();
-  model.forward(detail::to_model_device<M>(b.x, ws.x_dev));
+  if constexpr (M::multi_input) {  // Batch::x, then Batch::extra in the Net's input order
+    GALML_CHECK(b.extra.size() == M::num_inputs - 1, "train_step: the model takes ", M::num_inputs, " inputs; the batch has ", 1 + b.extra.size(),
+                " (Batch::x, then Batch::extra)");
+    std::array<Tensor<T, B>, M::num_inputs> xs;
+    for (size_t k = 0; k < M::num_inputs; ++k) xs[k] = detail::to_model_device<M>(k == 0 ? b.x : b.extra[k - 1], ws.inputs_dev[k]);
+    model.forward(xs);
+  } else {
+    model.forward(detail::to_model_device<M>(b.x, ws.x_dev));
+  }
   ws.out_host.resize(tasks.size());
   ws.grad_host.resize(tasks.size());
   std::vector<double> raw(tasks.size());
