@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -66,5 +67,57 @@ template <class T> double max_rel(const std::vector<T>& a, const std::vector<T>&
 //   glibc's within 1; the backward formulas multiply two such values).
 template <class T> constexpr double gemm_tol() { return sizeof(T) == 4 ? 1e-5 : 1e-12; }
 template <class T> constexpr double math_tol() { return sizeof(T) == 4 ? 2e-6 : 1e-14; }
+
+
+// One train-mode forward + backward of NetT on both backends with the same parameters, dropout seed
+// and step (the CUDA dropout bits equal the CPU's), random inputs (every input of a multi-input net) and
+// random output gradients: outputs, every parameter gradient and (single-input nets) the input gradient
+// must agree to `tol` of each tensor's largest magnitude (parameter gradients: grad_tol).
+template <class NetT, class T>
+void compare_backends(int64_t N, double tol, double grad_tol) {
+  using MC = galml::Model<NetT, T>;
+  using MG = galml::Model<NetT, T, galml::cuda>;
+  galml::manual_seed(21);
+  MC mc;
+  MG mg;
+  mg.load_state_dict(mc.state_dict());
+  for (auto* ctx : {&mc.context(), &mg.context()}) { ctx->seed = 9; ctx->step = 4; }
+  mc.train();
+  mg.train();
+  galml::Rng rng(8, 2);
+  const auto shapes = MC::front_t::sample_shapes();
+  std::array<galml::Tensor<T>, MC::num_inputs> xs;
+  std::array<galml::Tensor<T, galml::cuda>, MC::num_inputs> gxs;
+  for (size_t k = 0; k < MC::num_inputs; ++k) {
+    std::vector<int64_t> s{N};
+    s.insert(s.end(), shapes[k].begin(), shapes[k].end());
+    xs[k] = galml::Tensor<T>::zeros(s);
+    for (int64_t i = 0; i < xs[k].numel(); ++i) xs[k][i] = T(rng.normal());
+    gxs[k] = galml::to_device(xs[k]);
+  }
+  if constexpr (MC::multi_input) { mc.forward(xs); mg.forward(gxs); }
+  else { mc.forward(xs[0]); mg.forward(gxs[0]); }
+  std::array<std::vector<T>, MC::num_heads> dys;
+  std::array<galml::Tensor<T, galml::cuda>, MC::num_heads> gdys;
+  std::array<const T*, MC::num_heads> pc{}, pg{};
+  for (size_t h = 0; h < MC::num_heads; ++h) {
+    INFO("head " << h);
+    const auto& y = mc.output(h);
+    CHECK(max_rel(host(mg.output(h)), std::vector<T>(y.data(), y.data() + y.numel())) < tol);
+    dys[h].resize(size_t(y.numel()));
+    for (auto& v : dys[h]) v = T(rng.normal());
+    gdys[h] = dev(dys[h]);
+    pc[h] = dys[h].data();
+    pg[h] = gdys[h].data();
+  }
+  mc.zero_grad();
+  mg.zero_grad();
+  constexpr bool want_dx = !MC::multi_input;
+  mc.backward(pc, want_dx);
+  mg.backward(pg, want_dx);
+  CHECK(max_rel(host_ptr(mg.grads(), MC::num_params), std::vector<T>(mc.grads(), mc.grads() + MC::num_params)) < grad_tol);
+  if constexpr (want_dx)
+    CHECK(max_rel(host(mg.input_grad()), std::vector<T>(mc.input_grad().data(), mc.input_grad().data() + mc.input_grad().numel())) < grad_tol);
+}
 
 }  // namespace cuda_test

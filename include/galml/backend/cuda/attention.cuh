@@ -3,9 +3,9 @@
 // TransformerEncoderLayer, GatedAttention, PatchEmbed1D, ClsToken, token pooling, CosineHead, L2
 // normalisation): the formulas of backend/cpu/attention.hpp. Q Kᵀ and P V run through cuBLAS, one
 // strided-batched call per head over the samples (heads are column blocks of the fused projections, read
-// in place with their row strides); the score rows (softmax / sigmoid, the backward's row terms) run one
-// block per row with a fixed-order reduction; attention dropout is the dropout op on the weight tensor,
-// so its mask equals the CPU's bit for bit. Every reduction over the batch (bias-like gradients) sums
+// in place with their row strides); the weights come from the softmax / sigmoid ops in place, the
+// backward's row terms run one block per row with a fixed-order reduction; attention dropout is the
+// dropout op on the weight tensor, so its mask equals the CPU's bit for bit. Every reduction over the batch (bias-like gradients) sums
 // the samples in order: deterministic.
 #include <cmath>
 
@@ -41,26 +41,6 @@ template <class T> void linear_kio_backward(const T* x, const T* w, const T* dy,
 }
 
 // ---- attention ----
-// One block per score row: softmax (stable) or sigmoid, in place.
-template <class T>
-__global__ void attn_weights_kernel(T* __restrict__ P, int64_t rows, int64_t Tk, int kind) {
-  __shared__ T sh[norm_detail::kNT];
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    T* p = P + r * Tk;
-    if (kind == attn_sigmoid) {
-      for (int64_t j = threadIdx.x; j < Tk; j += blockDim.x) p[j] = T(1) / (T(1) + norm_detail::d_exp(-p[j]));
-      continue;
-    }
-    T m = p[0];
-    for (int64_t j = threadIdx.x; j < Tk; j += blockDim.x) m = p[j] > m ? p[j] : m;
-    m = norm_detail::block_max(m, sh);
-    T s = 0;
-    for (int64_t j = threadIdx.x; j < Tk; j += blockDim.x) s += norm_detail::d_exp(p[j] - m);
-    s = norm_detail::block_sum(s, sh);
-    const T inv = T(1) / s;
-    for (int64_t j = threadIdx.x; j < Tk; j += blockDim.x) p[j] = norm_detail::d_exp(p[j] - m) * inv;
-  }
-}
 // dS from the gradient of the (dropped) weights G, in place: dropout⁻¹, then the softmax or sigmoid
 // derivative, times scale.
 template <class T>
@@ -91,8 +71,9 @@ void attention_forward(const T* q, const T* k, const T* v, T* o, T* P, uint8_t* 
   for (int64_t h = 0; h < d.H; ++h)  // S = scale Q Kᵀ into P [N, H, Tq, Tk]
     gemm_rm_ld<T>(false, true, d.Tq, d.Tk, d.dk, T(d.scale), q + h * d.dk, d.ldq, d.Tq * d.ldq, k + h * d.dk, d.ldk, d.Tk * d.ldk, T(0),
                   P + h * psz, d.Tk, d.H * psz, N);
-  attn_weights_kernel<T><<<norm_detail::blocks_for(N * d.H * d.Tq), norm_detail::kNT, 0, cuda_rt::stream()>>>(P, N * d.H * d.Tq, d.Tk, kind);
-  GALML_CUDA_LAUNCHED();
+  // Scores -> weights in place: the Softmax layer's row op (stable), or the elementwise sigmoid.
+  if (kind == attn_sigmoid) activation_forward<T>(act_sigmoid, P, P, n);
+  else softmax_forward<T>(P, P, N * d.H * d.Tq, d.Tk, false);
   cuda_rt::DeviceBuffer<T> dropped(drop_p > 0 ? n : 1);
   const T* W = P;
   if (drop_p > 0) {  // element index = position in P, as on the CPU

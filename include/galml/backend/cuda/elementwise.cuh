@@ -39,7 +39,7 @@ template <class T> __device__ inline T act_df(int a, T x, T y) {
   }
 }
 template <class T>
-__global__ void activation_forward_kernel(int a, const T* __restrict__ x, T* __restrict__ y, int64_t n) {
+__global__ void activation_forward_kernel(int a, const T* x, T* y, int64_t n) {  // y may alias x (in place)
   GALML_GRID_STRIDE(i, n) y[i] = act_f(a, x[i]);
 }
 template <class T>

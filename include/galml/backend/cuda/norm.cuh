@@ -229,7 +229,7 @@ template <class T> void layernorm_backward(const T* x, const T* dy, const T* mea
 
 // ---- Softmax / LogSoftmax over the last axis of x [rows, D] ----
 template <class T>
-__global__ void softmax_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t D, bool log) {
+__global__ void softmax_forward_kernel(const T* x, T* y, int64_t rows, int64_t D, bool log) {  // y may alias x (attention)
   __shared__ T sh[norm_detail::kNT];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * D;
