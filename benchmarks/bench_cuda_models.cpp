@@ -9,7 +9,9 @@
 // buffer; inference = eval forward. FP32 and BF16 (cuda_rt::set_precision), eager and replayed as one
 // CUDA graph. Prints "GALML <case> <samples/s>" (median of 5 runs).
 //
-//   bench_cuda_models [--steps 20] [--quick]
+//   bench_cuda_models [--steps 20] [--quick] [--only gcsnet|vit] [--precision fp32|bf16]
+//   bench_cuda_models --only gcsnet --profile   one warm-up and one eager training step, then exits
+//                                               (for `ncu --metrics gpu__time_duration.sum`: per-kernel times)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -105,25 +107,44 @@ struct Bench {
 
 int main(int argc, char** argv) {
   int steps = 20;
+  bool profile = false;
+  std::string only, precision;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
-    if (!std::strcmp(argv[i], "--quick")) steps = 3;
+    else if (!std::strcmp(argv[i], "--quick")) steps = 3;
+    else if (!std::strcmp(argv[i], "--profile")) profile = true;
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
+    else { std::fprintf(stderr, "bench_cuda_models: unknown argument '%s'\n", argv[i]); return 2; }
   }
+  if (!only.empty() && only != "gcsnet" && only != "vit") { std::fprintf(stderr, "--only: expected gcsnet or vit, got '%s'\n", only.c_str()); return 2; }
+  if (!precision.empty() && precision != "fp32" && precision != "bf16") { std::fprintf(stderr, "--precision: expected fp32 or bf16, got '%s'\n", precision.c_str()); return 2; }
+  const bool do_gcs = only.empty() || only == "gcsnet", do_vit = only.empty() || only == "vit";
   if (!cuda_available()) { std::printf("no CUDA device: nothing to measure\n"); return 0; }
   const auto info = cuda_rt::device_info();
   std::printf("device: %s (cc %d.%d, %d SMs)\n", info.name.c_str(), info.cc_major, info.cc_minor, info.sm_count);
   struct Row { std::string what; double v; };
   std::vector<Row> rows;
+  if (profile) {  // one eager step after a warm-up one: the kernels a profiler should see
+    cuda_rt::set_precision(precision == "bf16" ? cuda_rt::Precision::bf16 : cuda_rt::Precision::fp32);
+    auto once = [](auto& b) { b.model.train(); b.train_step(); cuda_rt::synchronize(); b.train_step(); cuda_rt::synchronize(); };
+    if (do_gcs) { Bench<GcsNet> b(32); once(b); }
+    if (do_vit) { Bench<VitNet> b(128); once(b); }
+    std::printf("profile: done\n");
+    return 0;
+  }
   for (auto prec : {cuda_rt::Precision::fp32, cuda_rt::Precision::bf16}) {
+    if (precision == "fp32" && prec != cuda_rt::Precision::fp32) continue;
+    if (precision == "bf16" && prec != cuda_rt::Precision::bf16) continue;
     cuda_rt::set_precision(prec);
     const std::string p = prec == cuda_rt::Precision::bf16 ? "BF16" : "FP32";
-    {
+    if (do_gcs) {
       Bench<GcsNet> b(32);
       rows.push_back({"gcsnet train b32 " + p + " eager", b.train(false, steps)});
       rows.push_back({"gcsnet train b32 " + p + " CUDA graph", b.train(true, steps)});
       rows.push_back({"gcsnet inference b32 " + p + " CUDA graph", b.infer(true, steps)});
     }
-    {
+    if (do_vit) {
       Bench<VitNet> b(128);
       rows.push_back({"vit train b128 " + p + " eager", b.train(false, steps)});
       rows.push_back({"vit train b128 " + p + " CUDA graph", b.train(true, steps)});

@@ -163,6 +163,8 @@ def main():
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--quick", action="store_true", help="tiny run (smoke test)")
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--budget", type=float, default=0, help="seconds: start no new case after this (0 = no limit)")
+    ap.add_argument("--only", choices=["gcsnet", "vit"], help="one network only")
     ap.add_argument("--galml", help="output of bench_cuda_models (GALML lines) for ratios")
     a = ap.parse_args()
     dev = torch.device(a.device)
@@ -175,16 +177,21 @@ def main():
     sizes = {"gcsnet": 2 if a.quick else 32, "vit": 2 if a.quick else 128}
     modes = ["eager"] + (["graph"] if dev.type == "cuda" else []) + ([] if a.no_compile or dev.type != "cuda" else ["compile"])
     rows = []
-    for prec, bf16 in (("FP32", False), ("BF16", True)):
-        for name in ("gcsnet", "vit"):
-            n = sizes[name]
-            for task in ("train", "infer"):
-                for mode in modes:
+    start = time.time()
+    # compile last: it takes minutes per case, and a run cut short still reports eager and graph
+    for mode in modes:
+        for prec, bf16 in (("FP32", False), ("BF16", True)):
+            for name in ((a.only,) if a.only else ("gcsnet", "vit")):
+                n = sizes[name]
+                for task in ("train", "infer"):
                     if task == "infer" and mode == "eager" and dev.type == "cuda":
                         continue
                     label = f"{name} {'train' if task == 'train' else 'inference'} b{n} {prec} " + \
                             {"eager": "eager", "graph": "CUDA graph", "compile": "compile(reduce-overhead)"}[mode]
                     t0 = time.time()
+                    if a.budget and t0 - start > a.budget:
+                        print(f"TORCH {label:<52s} skipped: --budget {a.budget:.0f} s spent", flush=True)
+                        continue
                     try:
                         v = bench(name, n, task, mode, bf16, reps, dev)
                         rows.append((label, v))

@@ -1,50 +1,68 @@
 #!/usr/bin/env bash
 # Build, test and benchmark the CUDA backend on a GPU machine in one go (docs/gpu.md).
-#   bash scripts/gpu_bench.sh [tests] [conv] [conv1024] [ncu] [model] [torch] [models] [reproduce]
-#   (default: tests conv model torch; "models" = GCSNet and ViT-style networks against PyTorch)
-# Logs go to $OUT (or ./gpu-out); the last lines summarise.
+#   bash scripts/gpu_bench.sh [tests] [conv] [conv1024] [ncu] [model] [torch] [models] [profile] [reproduce]
+#   (default: tests conv model torch; "models" = GCSNet and ViT-style networks against PyTorch;
+#    "profile" = per-kernel times of one training step of each network, ncu + scripts/ncu_summary.py)
+# Logs go to $OUT/logs (or ./gpu-out/logs) and are packed into logs.tgz at the end; the last lines summarise.
+# GALML_GPU_BUILD=dir uses that build folder; GALML_GPU_PREBUILT=1 skips configure and build (binaries
+# built elsewhere with the same CUDA toolkit and -DCMAKE_CUDA_ARCHITECTURES=90, e.g. carried to the GPU machine).
 set -uo pipefail
-out="${OUT:-gpu-out}"; mkdir -p "$out"
+top="${OUT:-gpu-out}"; out="$top/logs"; mkdir -p "$out"
 what="${*:-tests conv model torch}"
+bd="${GALML_GPU_BUILD:-build-gpu}"
 has() { [[ " $what " == *" $1 "* ]]; }
+pack() { tar czf "$top/logs.tgz" -C "$top" logs && echo "logs: $top/logs.tgz"; }
+trap pack EXIT
+trap "exit 143" TERM
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu.txt"
-cmake -S . -B build-gpu -DGALML_WITH_CUDA=ON -DGALML_WITH_FITS=ON -DGALML_BUILD_EXAMPLES=ON -DGALML_BUILD_BENCHMARKS=ON \
+if [[ "${GALML_GPU_PREBUILT:-0}" != 1 ]]; then
+cmake -S . -B "$bd" -DGALML_WITH_CUDA=ON -DGALML_WITH_FITS=ON -DGALML_BUILD_EXAMPLES=ON -DGALML_BUILD_BENCHMARKS=ON \
   -DGALML_BUILD_TESTS=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
 targets="galml_cuda"
-cuda_tests="test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train test_cuda_norm_ops test_cuda_attention test_cuda_conv2d test_cuda_all_models"
+cuda_tests="${GALML_GPU_TESTS:-test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train test_cuda_norm_ops test_cuda_attention test_cuda_conv2d test_cuda_all_models}"
 has tests && targets="$targets $cuda_tests"
 has models && targets="$targets bench_cuda_models"
 (has conv || has ncu) && targets="$targets bench_cuda_conv1d"
 has model && targets="$targets bench_cuda_mtlforgalspecz"
 has torch && targets="$targets bench_cuda_mtlforgalspecz"
+has profile && targets="$targets bench_cuda_models"
 has reproduce && targets="$targets mtlforgalspecz"
 t0=$(date +%s)
-cmake --build build-gpu -j16 --target $targets > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+cmake --build "$bd" -j16 --target $targets > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 echo "build: $(( $(date +%s) - t0 )) s"
+fi
 summary=()
 if has tests; then
   for t in $cuda_tests; do
-    if build-gpu/tests/$t > "$out/$t.log" 2>&1; then summary+=("PASS $t: $(tail -2 "$out/$t.log" | head -1)"); else summary+=("FAIL $t"); tail -40 "$out/$t.log"; fi
+    if "$bd"/tests/$t > "$out/$t.log" 2>&1; then summary+=("PASS $t: $(tail -2 "$out/$t.log" | head -1)"); else summary+=("FAIL $t"); tail -40 "$out/$t.log"; fi
   done
 fi
-has conv && { build-gpu/benchmarks/bench_cuda_conv1d --batch 128 > "$out/conv128.txt"; grep -E "auto|TOTAL" "$out/conv128.txt"; }
-has conv1024 && { build-gpu/benchmarks/bench_cuda_conv1d --batch 1024 > "$out/conv1024.txt"; grep TOTAL "$out/conv1024.txt"; }
+has conv && { "$bd"/benchmarks/bench_cuda_conv1d --batch 128 > "$out/conv128.txt"; grep -E "auto|TOTAL" "$out/conv128.txt"; }
+has conv1024 && { "$bd"/benchmarks/bench_cuda_conv1d --batch 1024 > "$out/conv1024.txt"; grep TOTAL "$out/conv1024.txt"; }
 if has ncu; then  # hardware counters of the direct kernels on two layer shapes (L2: 16x5159, L8: 64x569)
   for li in 1 5; do
     ncu --clock-control none --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
-      --kernel-name regex:"fwd_kernel|wgrad_kernel" build-gpu/benchmarks/bench_cuda_conv1d --layer $li --once > "$out/ncu_layer$li.txt" 2>&1
+      --kernel-name regex:"fwd_kernel|wgrad_kernel" "$bd"/benchmarks/bench_cuda_conv1d --layer $li --once > "$out/ncu_layer$li.txt" 2>&1
     grep -E "fwd_kernel|wgrad_kernel|Duration|Compute \(SM\) Throughput|Memory Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Stall|One or More Eligible|Issued Warp" "$out/ncu_layer$li.txt" | head -80 > "$out/ncu_layer$li.short.txt"
   done
 fi
-if has model || has torch; then build-gpu/benchmarks/bench_cuda_mtlforgalspecz | tee "$out/galml.txt"; fi
+if has model || has torch; then "$bd"/benchmarks/bench_cuda_mtlforgalspecz | tee "$out/galml.txt"; fi
 has torch && python3 benchmarks/compare_pytorch_cuda.py --galml "$out/galml.txt" ${TORCH_ARGS:-} 2>&1 | tee "$out/torch.txt" | tail -40
 if has models; then
-  build-gpu/benchmarks/bench_cuda_models | tee "$out/galml_models.txt"
-  python3 benchmarks/compare_pytorch_cuda_models.py --galml "$out/galml_models.txt" ${TORCH_ARGS:-} 2>&1 | tee "$out/torch_models.txt" | grep -vE "warn|Warn|^\s*$" | tail -40
+  "$bd"/benchmarks/bench_cuda_models | tee "$out/galml_models.txt"
+  PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-400}" python3 benchmarks/compare_pytorch_cuda_models.py --galml "$out/galml_models.txt" ${TORCH_MODELS_ARGS:-} 2>&1 | tee "$out/torch_models.txt" | grep -vE "warn|Warn|^\s*$" | tail -40
+fi
+if has profile; then
+  for net in gcsnet vit; do
+    for p in fp32 bf16; do
+      timeout 120 ncu --csv --metrics gpu__time_duration.sum "$bd"/benchmarks/bench_cuda_models --only $net --precision $p --profile > "$out/ncu_${net}_$p.csv" 2> "$out/ncu_${net}_$p.err"
+      python3 scripts/ncu_summary.py "$out/ncu_${net}_$p.csv" --steps 2 --top 25 | tee "$out/profile_${net}_$p.txt"
+    done
+  done
 fi
 if has reproduce; then
   t1=$(date +%s.%N)
-  timeout "${REPRO_TIMEOUT:-200}" build-gpu/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
+  timeout "${REPRO_TIMEOUT:-200}" "$bd"/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
   rc=$?; echo "reproduce: exit $rc, $(awk -v a="$t1" -v b="$(date +%s.%N)" "BEGIN{print b-a}") s wall"
   tr '\r' '\n' < "$out/reproduce.log" | grep -vE "ETA|^\s*$" | tail -25
 fi
