@@ -15,11 +15,11 @@ pack() { tar czf "$top/logs.tgz" -C "$top" logs && echo "logs: $top/logs.tgz"; }
 trap pack EXIT
 trap "exit 143" TERM
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu.txt"
+cuda_tests="${GALML_GPU_TESTS:-test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train test_cuda_norm_ops test_cuda_attention test_cuda_conv2d test_cuda_all_models}"
 if [[ "${GALML_GPU_PREBUILT:-0}" != 1 ]]; then
 cmake -S . -B "$bd" -DGALML_WITH_CUDA=ON -DGALML_WITH_FITS=ON -DGALML_BUILD_EXAMPLES=ON -DGALML_BUILD_BENCHMARKS=ON \
   -DGALML_BUILD_TESTS=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
 targets="galml_cuda"
-cuda_tests="${GALML_GPU_TESTS:-test_cuda_conv1d_direct test_cuda_ops test_cuda_model test_cuda_train test_cuda_norm_ops test_cuda_attention test_cuda_conv2d test_cuda_all_models}"
 has tests && targets="$targets $cuda_tests"
 has models && targets="$targets bench_cuda_models"
 (has conv || has ncu) && targets="$targets bench_cuda_conv1d"
@@ -54,7 +54,7 @@ if has models; then
 fi
 if has profile; then
   for net in gcsnet vit; do
-    for p in fp32 bf16; do
+    for p in ${PROFILE_PRECISIONS:-fp32 bf16}; do
       timeout 120 ncu --csv --metrics gpu__time_duration.sum "$bd"/benchmarks/bench_cuda_models --only $net --precision $p --profile > "$out/ncu_${net}_$p.csv" 2> "$out/ncu_${net}_$p.err"
       python3 scripts/ncu_summary.py "$out/ncu_${net}_$p.csv" --steps 2 --top 25 | tee "$out/profile_${net}_$p.txt"
     done

@@ -16,6 +16,7 @@ TEMPLATE_TEST_CASE("CUDA conv2d matches the CPU", "[cuda][ops][conv2d]", float, 
       {2, 12, 12, 5, 3, 2, 0, 5, 5},  // strided, valid
       {4, 7, 6, 3, 1, 1, 0, 7, 6},    // 1x1
       {1, 9, 10, 2, 5, 2, 2, 5, 5},   // large kernel, stride and padding
+      {2, 70, 66, 3, 3, 1, 1, 70, 66},  // bias gradient long enough (3 x 13,860) for the split row reduction
   };
   for (const auto& d : cases) {
     INFO("cin " << d.cin << " H " << d.H << " W " << d.W << " cout " << d.cout << " K " << d.K << " S " << d.stride << " P " << d.pad);

@@ -15,7 +15,10 @@ template <class T> constexpr double tol() { return sizeof(T) == 4 ? 2e-6 : 1e-13
 TEMPLATE_TEST_CASE("CUDA batch norm matches the CPU", "[cuda][ops][norm]", float, double) {
   GALML_SKIP_WITHOUT_CUDA();
   using T = TestType;
-  for (auto [N, C, L] : {std::tuple<int64_t, int64_t, int64_t>{7, 5, 33}, {64, 16, 1}, {2, 3, 1000}}) {
+  // Shapes for each path of the split channel sums: flat groups (L < 256), one partial row tile, several
+  // tiles per row, many groups per channel; and the flat / row-wise elementwise kernels (L < / >= 128).
+  for (auto [N, C, L] : {std::tuple<int64_t, int64_t, int64_t>{7, 5, 33}, {64, 16, 1}, {2, 3, 1000}, {33, 3, 129}, {1, 4, 300}, {3, 2, 5000},
+                         {700, 2, 7}}) {
     INFO("N " << N << " C " << C << " L " << L);
     const int64_t n = N * C * L;
     auto x = random_vec<T>(n, 1, -2.0, 3.0), dy = random_vec<T>(n, 2), g = random_vec<T>(C, 3, 0.5, 1.5), b = random_vec<T>(C, 4);
@@ -51,13 +54,29 @@ TEMPLATE_TEST_CASE("CUDA batch norm matches the CPU", "[cuda][ops][norm]", float
     ops::batchnorm_backward(cuda{}, (const T*)gx.data(), (const T*)gdy.data(), (const T*)grm.data(), (const T*)gis.data(), (const T*)nullptr, gdx2.data(),
                             (T*)nullptr, (T*)nullptr, N, C, L, false);
     CHECK(max_rel(host(gdx2), dx2) < 4 * tol<T>());
+    // Deterministic: a second run gives the same bits (fixed split, fixed order of the partials).
+    Tensor<T, cuda> gmean2({C}), gvar2({C}), gdx3({n}), gdg2({C}), gdb2({C});
+    gdg2.zero(); gdb2.zero();
+    Tensor<T, cuda> gdg1({C}), gdb1({C}), gdx1({n});
+    gdg1.zero(); gdb1.zero();
+    ops::batchnorm_stats(cuda{}, (const T*)gx.data(), gmean2.data(), gvar2.data(), N, C, L);
+    ops::batchnorm_backward(cuda{}, (const T*)gx.data(), (const T*)gdy.data(), (const T*)gmean.data(), (const T*)gis.data(), (const T*)gg.data(), gdx1.data(),
+                            gdg1.data(), gdb1.data(), N, C, L, true);
+    ops::batchnorm_backward(cuda{}, (const T*)gx.data(), (const T*)gdy.data(), (const T*)gmean.data(), (const T*)gis.data(), (const T*)gg.data(), gdx3.data(),
+                            gdg2.data(), gdb2.data(), N, C, L, true);
+    CHECK(host(gmean2) == host(gmean));
+    CHECK(host(gvar2) == host(gvar));
+    CHECK(host(gdx3) == host(gdx1));
+    CHECK(host(gdg2) == host(gdg1));
+    CHECK(host(gdb2) == host(gdb1));
   }
 }
 
 TEMPLATE_TEST_CASE("CUDA layer norm and softmax match the CPU", "[cuda][ops][norm]", float, double) {
   GALML_SKIP_WITHOUT_CUDA();
   using T = TestType;
-  for (auto [rows, D] : {std::pair<int64_t, int64_t>{37, 64}, {5, 700}, {300, 3}}) {
+  // D <= 1024: a warp per row; longer rows: a block per row
+  for (auto [rows, D] : {std::pair<int64_t, int64_t>{37, 64}, {5, 700}, {300, 3}, {9, 1024}, {4, 1500}}) {
     INFO("rows " << rows << " D " << D);
     const int64_t n = rows * D;
     auto x = random_vec<T>(n, 11, -3.0, 2.0), dy = random_vec<T>(n, 12), g = random_vec<T>(D, 13, 0.5, 1.5), b = random_vec<T>(D, 14);

@@ -63,6 +63,28 @@ __global__ void attn_scores_backward_kernel(T* __restrict__ G, const T* __restri
   }
 }
 
+// The same for rows of at most kWarpD scores: a warp per row (each lane rewrites only its own
+// entries, so the masked writes need no barrier before the sum reads them).
+template <class T>
+__global__ void attn_scores_backward_warp_kernel(T* __restrict__ G, const T* __restrict__ P, const uint8_t* __restrict__ mask, int64_t rows,
+                                                 int64_t Tk, int kind, T dscale, T scale) {
+  const int lane = threadIdx.x % 32;
+  for (int64_t r = blockIdx.x * int64_t(blockDim.x / 32) + threadIdx.x / 32; r < rows; r += int64_t(gridDim.x) * (blockDim.x / 32)) {
+    T* g = G + r * Tk;
+    const T* p = P + r * Tk;
+    if (mask)
+      for (int64_t j = lane; j < Tk; j += 32) g[j] = mask[r * Tk + j] ? g[j] * dscale : T(0);
+    if (kind == attn_sigmoid) {
+      for (int64_t j = lane; j < Tk; j += 32) g[j] = g[j] * p[j] * (T(1) - p[j]) * scale;
+      continue;
+    }
+    T s = 0;
+    for (int64_t j = lane; j < Tk; j += 32) s += g[j] * p[j];
+    s = norm_detail::warp_sum(s);
+    for (int64_t j = lane; j < Tk; j += 32) g[j] = p[j] * (g[j] - s) * scale;
+  }
+}
+
 template <class T>
 void attention_forward(const T* q, const T* k, const T* v, T* o, T* P, uint8_t* mask, int64_t N, const AttnDimsC& d, int kind, double drop_p,
                        uint64_t seed, uint64_t layer, uint64_t step) {
@@ -103,8 +125,12 @@ void attention_backward(const T* q, const T* k, const T* v, const T* P, const ui
     gemm_rm_ld<T>(true, false, d.Tk, d.dv, d.Tq, T(1), W + h * psz, d.Tk, d.H * psz, dout + h * d.dv, d.ldo, d.Tq * d.ldo, T(0), dv + h * d.dv, d.ldv,
                   d.Tk * d.ldv, N);
   }
-  attn_scores_backward_kernel<T><<<norm_detail::blocks_for(N * d.H * d.Tq), norm_detail::kNT, 0, cuda_rt::stream()>>>(
-      G.get(), P, drop_p > 0 ? mask : nullptr, N * d.H * d.Tq, d.Tk, kind, T(1.0 / (1.0 - drop_p)), T(d.scale));
+  if (d.Tk <= norm_detail::kWarpD)
+    attn_scores_backward_warp_kernel<T><<<norm_detail::warp_blocks_for(N * d.H * d.Tq), norm_detail::kNT, 0, cuda_rt::stream()>>>(
+        G.get(), P, drop_p > 0 ? mask : nullptr, N * d.H * d.Tq, d.Tk, kind, T(1.0 / (1.0 - drop_p)), T(d.scale));
+  else
+    attn_scores_backward_kernel<T><<<norm_detail::blocks_for(N * d.H * d.Tq), norm_detail::kNT, 0, cuda_rt::stream()>>>(
+        G.get(), P, drop_p > 0 ? mask : nullptr, N * d.H * d.Tq, d.Tk, kind, T(1.0 / (1.0 - drop_p)), T(d.scale));
   GALML_CUDA_LAUNCHED();
   for (int64_t h = 0; h < d.H; ++h) {
     // dQ = dS K, dK = dSᵀ Q

@@ -77,9 +77,50 @@ __global__ void reduce_rows_kernel(const T* __restrict__ a, T* __restrict__ out,
     __syncthreads();
   }
 }
+// Few long rows (bias gradients of large activations: 32 rows of millions of values) would leave
+// most SMs idle with a block per row: each row is then cut into `parts` fixed segments, one block each,
+// whose partial sums are added in segment order by a second pass. Still no atomics: same bits every run.
+template <class T>
+__global__ void reduce_rows_split_kernel(const T* __restrict__ a, T* __restrict__ part, int64_t rows, int64_t len, int64_t sj, int64_t si, int64_t parts) {
+  __shared__ T sh[kThreads];
+  const int64_t seg = (len + parts - 1) / parts;
+  for (int64_t b = blockIdx.x; b < rows * parts; b += gridDim.x) {
+    const int64_t j = b / parts, i0 = (b % parts) * seg, i1 = i0 + seg < len ? i0 + seg : len;
+    T s = T(0);
+    for (int64_t i = i0 + threadIdx.x; i < i1; i += blockDim.x) s += a[j * sj + i * si];
+    sh[threadIdx.x] = s;
+    __syncthreads();
+    for (int w = kThreads / 2; w > 0; w >>= 1) {
+      if (int(threadIdx.x) < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) part[b] = sh[0];
+    __syncthreads();
+  }
+}
 template <class T>
 void reduce_rows(const T* a, T* out, int64_t rows, int64_t len, int64_t sj, int64_t si, bool accumulate) {
   if (rows <= 0) return;
+  static const int64_t sms = [] {
+    int dev = 0, n = 0;
+    GALML_CUDA_CHECK(cudaGetDevice(&dev));
+    GALML_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    return int64_t(n);
+  }();
+  if (rows < 2 * sms && len >= 16 * kThreads) {
+    int64_t parts = (4 * sms + rows - 1) / rows;
+    if (parts > len / (8 * kThreads)) parts = len / (8 * kThreads);
+    if (parts >= 2) {
+      cuda_rt::DeviceBuffer<T> part(rows * parts);
+      reduce_rows_split_kernel<T><<<grid_for(rows * parts * kThreads), kThreads, 0, cuda_rt::stream()>>>(a, part.get(), rows, len, sj, si, parts);
+      GALML_CUDA_LAUNCHED();
+      a = part.get(), len = parts, sj = parts, si = 1;
+      const unsigned g = unsigned(rows < 65535 ? rows : 65535);
+      reduce_rows_kernel<T><<<g, kThreads, 0, cuda_rt::stream()>>>(a, out, rows, len, sj, si, accumulate);
+      GALML_CUDA_LAUNCHED();
+      return;
+    }
+  }
   const unsigned g = unsigned(rows < 65535 ? rows : 65535);
   reduce_rows_kernel<T><<<g, kThreads, 0, cuda_rt::stream()>>>(a, out, rows, len, sj, si, accumulate);
   GALML_CUDA_LAUNCHED();

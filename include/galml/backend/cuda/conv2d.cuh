@@ -13,38 +13,54 @@
 namespace galml::cuda_kernels {
 
 // col[n*sn + ((c*K + kh)*K + kw)*sck + p] = x[n, c, oh*S + kh - pad, ow*S + kw - pad] (0 outside), p = oh*Wo + ow.
+// blockIdx.y walks the (n, c, kh, kw) rows (decomposed once per row), x the positions p of a row with
+// 32-bit index math (one division per value): coalesced writes, nearly coalesced reads.
 template <class T>
 __global__ void im2col2d_kernel(const T* __restrict__ x, T* __restrict__ col, int64_t N, Conv2dDimsC d, int64_t sn, int64_t sck) {
-  const int64_t P = d.ho * d.wo, ckk = d.cin * d.K * d.K, total = N * ckk * P;
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t p = t % P, r = t / P, q = r % ckk, n = r / ckk;
-    const int64_t kw = q % d.K, kh = (q / d.K) % d.K, c = q / (d.K * d.K);
-    const int64_t oh = p / d.wo, ow = p % d.wo, ih = oh * d.stride + kh - d.pad, iw = ow * d.stride + kw - d.pad;
-    col[n * sn + q * sck + p] = (ih >= 0 && ih < d.H && iw >= 0 && iw < d.W) ? x[((n * d.cin + c) * d.H + ih) * d.W + iw] : T(0);
+  const int P = int(d.ho * d.wo), wo = int(d.wo), H = int(d.H), W = int(d.W), S = int(d.stride), K = int(d.K), ckk = int(d.cin * d.K * d.K);
+  for (int64_t rr = blockIdx.y; rr < N * ckk; rr += gridDim.y) {
+    const int q = int(rr % ckk);
+    const int64_t n = rr / ckk;
+    const int kw = q % K, kh = (q / K) % K, c = q / (K * K);
+    const T* xp = x + (n * d.cin + c) * int64_t(H) * W;
+    T* cp = col + n * sn + q * sck;
+    const int dh = kh - int(d.pad), dw = kw - int(d.pad);
+    for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < P; p += gridDim.x * blockDim.x) {
+      const int oh = p / wo, ow = p - oh * wo, ih = oh * S + dh, iw = ow * S + dw;
+      cp[p] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? xp[ih * W + iw] : T(0);
+    }
   }
 }
 // dx[n, c, ih, iw] = sum over (kh, kw) (ascending) of dcol[n, (c*K + kh)*K + kw, p] where the position p maps onto (ih, iw).
+// blockIdx.y walks the (n, c) planes, x the pixels of a plane.
 template <class T>
 __global__ void col2im2d_kernel(const T* __restrict__ dcol, T* __restrict__ dx, int64_t N, Conv2dDimsC d) {
-  const int64_t P = d.ho * d.wo, total = N * d.cin * d.H * d.W;
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t iw = t % d.W, ih = (t / d.W) % d.H, c = (t / (d.W * d.H)) % d.cin, n = t / (d.W * d.H * d.cin);
-    const T* col = dcol + (n * d.cin + c) * d.K * d.K * P;
-    T s = T(0);
-    for (int64_t kh = 0; kh < d.K; ++kh) {
-      const int64_t uh = ih + d.pad - kh;
-      if (uh < 0 || uh % d.stride) continue;
-      const int64_t oh = uh / d.stride;
-      if (oh >= d.ho) continue;
-      for (int64_t kw = 0; kw < d.K; ++kw) {
-        const int64_t uw = iw + d.pad - kw;
-        if (uw < 0 || uw % d.stride) continue;
-        const int64_t ow = uw / d.stride;
-        if (ow < d.wo) s += col[(kh * d.K + kw) * P + oh * d.wo + ow];
+  const int P = int(d.ho * d.wo), ho = int(d.ho), wo = int(d.wo), H = int(d.H), W = int(d.W), S = int(d.stride), K = int(d.K), pad = int(d.pad);
+  for (int64_t plane = blockIdx.y; plane < N * d.cin; plane += gridDim.y) {
+    const T* col = dcol + plane * int64_t(K) * K * P;  // (n*cin + c) * K*K*P
+    T* dp = dx + plane * int64_t(H) * W;
+    for (int t = blockIdx.x * blockDim.x + threadIdx.x; t < H * W; t += gridDim.x * blockDim.x) {
+      const int ih = t / W, iw = t - ih * W;
+      T s = T(0);
+      for (int kh = 0; kh < K; ++kh) {
+        const int uh = ih + pad - kh;
+        if (uh < 0 || uh % S) continue;
+        const int oh = uh / S;
+        if (oh >= ho) continue;
+        for (int kw = 0; kw < K; ++kw) {
+          const int uw = iw + pad - kw;
+          if (uw < 0 || uw % S) continue;
+          const int ow = uw / S;
+          if (ow < wo) s += col[(kh * K + kw) * P + oh * wo + ow];
+        }
       }
+      dp[t] = s;
     }
-    dx[t] = s;
   }
+}
+inline dim3 plane_grid(int64_t rows, int64_t len) {
+  const int64_t bx = (len + kThreads - 1) / kThreads;
+  return dim3(unsigned(bx < 128 ? bx : 128), unsigned(rows < 65535 ? rows : 65535));
 }
 
 // Samples per chunk: the column matrix of a chunk holds at most 2^26 values (256 MB in float).
@@ -57,13 +73,14 @@ inline int64_t conv2d_chunk(const Conv2dDimsC& d, int64_t N) {
 template <class T>
 void conv2d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const Conv2dDimsC& d) {
   if (N <= 0) return;
+  to_int(d.H * d.W + d.K * d.K * d.ho * d.wo, "Conv2D plane size (H*W, K*K*Ho*Wo)");  // the kernels index a plane in 32 bits
   const int64_t P = d.ho * d.wo, ckk = d.cin * d.K * d.K, xs = d.cin * d.H * d.W, ys = d.cout * P;
   if (b) fill_bias(y, b, N * ys, P, d.cout);
   const int64_t chunk = conv2d_chunk(d, N);
   cuda_rt::DeviceBuffer<T> col(chunk * ckk * P);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t nc = N - n0 < chunk ? N - n0 : chunk;
-    im2col2d_kernel<T><<<grid_for(nc * ckk * P), kThreads, 0, cuda_rt::stream()>>>(x + n0 * xs, col.get(), nc, d, ckk * P, P);
+    im2col2d_kernel<T><<<plane_grid(nc * ckk, P), kThreads, 0, cuda_rt::stream()>>>(x + n0 * xs, col.get(), nc, d, ckk * P, P);
     GALML_CUDA_LAUNCHED();
     gemm_rm<T>(false, false, d.cout, P, ckk, w, 0, col.get(), ckk * P, b ? T(1) : T(0), y + n0 * ys, ys, nc);
   }
@@ -72,6 +89,7 @@ void conv2d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const C
 template <class T>
 void conv2d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, const Conv2dDimsC& d) {
   if (N <= 0) return;
+  to_int(d.H * d.W + d.K * d.K * d.ho * d.wo, "Conv2D plane size (H*W, K*K*Ho*Wo)");
   const int64_t P = d.ho * d.wo, ckk = d.cin * d.K * d.K, xs = d.cin * d.H * d.W, ys = d.cout * P;
   const int64_t chunk = conv2d_chunk(d, N);
   cuda_rt::DeviceBuffer<T> col(chunk * ckk * P), dyT((dw || db) ? chunk * ys : 1);
@@ -81,7 +99,7 @@ void conv2d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
       batch_to_channel_major_kernel<T><<<grid_for(nc * ys), kThreads, 0, cuda_rt::stream()>>>(dy + n0 * ys, dyT.get(), nc, d.cout, P);
       GALML_CUDA_LAUNCHED();
       if (dw) {
-        im2col2d_kernel<T><<<grid_for(nc * ckk * P), kThreads, 0, cuda_rt::stream()>>>(x + n0 * xs, col.get(), nc, d, P, nl);  // colT [ckk, nc*P]
+        im2col2d_kernel<T><<<plane_grid(nc * ckk, P), kThreads, 0, cuda_rt::stream()>>>(x + n0 * xs, col.get(), nc, d, P, nl);  // colT [ckk, nc*P]
         GALML_CUDA_LAUNCHED();
         gemm_rm<T>(false, true, d.cout, ckk, nl, dyT.get(), 0, col.get(), 0, T(1), dw, 0);  // dW += dyT colT^T
       }
@@ -89,7 +107,7 @@ void conv2d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
     }
     if (dx) {
       gemm_rm<T>(true, false, ckk, P, d.cout, w, 0, dy + n0 * ys, ys, T(0), col.get(), ckk * P, nc);  // dcol_n = W^T dy_n
-      col2im2d_kernel<T><<<grid_for(nc * xs), kThreads, 0, cuda_rt::stream()>>>(col.get(), dx + n0 * xs, nc, d);
+      col2im2d_kernel<T><<<plane_grid(nc * d.cin, d.H * d.W), kThreads, 0, cuda_rt::stream()>>>(col.get(), dx + n0 * xs, nc, d);
       GALML_CUDA_LAUNCHED();
     }
   }
@@ -115,20 +133,26 @@ __global__ void maxpool2d_forward_kernel(const T* __restrict__ x, T* __restrict_
   }
 }
 template <class T>
-__global__ void maxpool2d_backward_kernel(const T* __restrict__ dy, const int32_t* __restrict__ arg, T* __restrict__ dx, int64_t planes, int64_t H,
-                                          int64_t W, int64_t K, int64_t S, int64_t ho, int64_t wo) {
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < planes * H * W; t += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t i = t % (H * W), r = t / (H * W), ih = i / W, iw = i % W;
-    // outputs whose window holds (ih, iw): oh in [ceil((ih - K + 1) / S), ih / S], the same for ow
-    const int64_t oh0 = ih - K + 1 > 0 ? (ih - K + 1 + S - 1) / S : 0, oh1 = ih / S < ho - 1 ? ih / S : ho - 1;
-    const int64_t ow0 = iw - K + 1 > 0 ? (iw - K + 1 + S - 1) / S : 0, ow1 = iw / S < wo - 1 ? iw / S : wo - 1;
-    T s = T(0);
-    for (int64_t oh = oh0; oh <= oh1; ++oh)
-      for (int64_t ow = ow0; ow <= ow1; ++ow) {
-        const int64_t o = (r * ho + oh) * wo + ow;
-        if (arg[o] == i) s += dy[o];
-      }
-    dx[t] = s;
+__global__ void maxpool2d_backward_kernel(const T* __restrict__ dy, const int32_t* __restrict__ arg, T* __restrict__ dx, int64_t planes, int64_t H_,
+                                          int64_t W_, int64_t K_, int64_t S_, int64_t ho_, int64_t wo_) {
+  const int H = int(H_), W = int(W_), K = int(K_), S = int(S_), ho = int(ho_), wo = int(wo_);  // a plane is indexed in 32 bits
+  for (int64_t r = blockIdx.y; r < planes; r += gridDim.y) {
+    const int32_t* ar = arg + r * ho * wo;
+    const T* gr = dy + r * ho * wo;
+    T* dr = dx + r * int64_t(H) * W;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < H * W; i += gridDim.x * blockDim.x) {
+      const int ih = i / W, iw = i - ih * W;
+      // outputs whose window holds (ih, iw): oh in [ceil((ih - K + 1) / S), ih / S], the same for ow
+      const int oh0 = ih - K + 1 > 0 ? (ih - K + 1 + S - 1) / S : 0, oh1 = ih / S < ho - 1 ? ih / S : ho - 1;
+      const int ow0 = iw - K + 1 > 0 ? (iw - K + 1 + S - 1) / S : 0, ow1 = iw / S < wo - 1 ? iw / S : wo - 1;
+      T s = T(0);
+      for (int oh = oh0; oh <= oh1; ++oh)
+        for (int ow = ow0; ow <= ow1; ++ow) {
+          const int o = oh * wo + ow;
+          if (ar[o] == i) s += gr[o];
+        }
+      dr[i] = s;
+    }
   }
 }
 template <class T>
@@ -140,7 +164,8 @@ void maxpool2d_forward(const T* x, T* y, int32_t* arg, int64_t planes, int64_t H
 template <class T>
 void maxpool2d_backward(const T* dy, const int32_t* arg, T* dx, int64_t planes, int64_t H, int64_t W, int64_t K, int64_t S, int64_t ho, int64_t wo) {
   if (planes * H * W <= 0) return;
-  maxpool2d_backward_kernel<T><<<grid_for(planes * H * W), kThreads, 0, cuda_rt::stream()>>>(dy, arg, dx, planes, H, W, K, S, ho, wo);
+  to_int(H * W, "MaxPool2D plane size H*W");
+  maxpool2d_backward_kernel<T><<<plane_grid(planes, H * W), kThreads, 0, cuda_rt::stream()>>>(dy, arg, dx, planes, H, W, K, S, ho, wo);
   GALML_CUDA_LAUNCHED();
 }
 // Separable bins [hstart(ho), hend(ho), wstart(wo), wend(wo)]; sums in the CPU's order (same bits).
