@@ -119,6 +119,11 @@ def timed(fn, reps, dev):
 
 
 def bench(model_name, n, task, mode, bf16, reps, dev):
+    # FP32 means FP32: PyTorch's cuDNN convolutions default to TF32 (torch.backends.cudnn.allow_tf32 =
+    # True), which would compare galml's FP32 against tensor-core TF32. Off for every case here (BF16
+    # autocast casts the operands itself).
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     m, xs, dys = make(model_name, n, dev)
     capturable = mode == "graph"
     opt = torch.optim.Adam(m.parameters(), lr=1e-4, capturable=capturable) if task == "train" else None
