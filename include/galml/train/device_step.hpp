@@ -269,7 +269,53 @@ class DeviceTrainStep {
 #endif
   }
 
+  // The dropout step the next training step will use (model.context().step plus, on CUDA, the device
+  // offset not yet folded back): what a checkpoint stores so a resumed run draws the same masks.
+  // Unlike sync_rng() it changes nothing (a captured graph stays valid).
+  uint64_t rng_step() const {
+#if defined(GALML_WITH_CUDA)
+    if constexpr (on_cuda) return model_.context().step + cuda_kernels::dropout_offset_get();
+#endif
+    return model_.context().step;
+  }
+
   // ---- optimizer state, in optim::Adam / AdamW's state-dict format ----
+  // Restores the output of optimizer_state_dict() (or of optim::Adam / AdamW::state_dict(), e.g. from a
+  // CPU run): learning rate, betas, eps, weight decay, the step count and the moments. amsgrad and
+  // keras_epsilon must match this step's options (they decide which buffers exist); frozen parameters
+  // are refused (the fused update has no mask). Drops a captured graph (its arguments are stale).
+  void load_optimizer_state_dict(const StateDict& s) {
+    const char* who = "DeviceTrainStep::load_optimizer_state_dict";
+    const auto n = s.scalar<int64_t>("numel");
+    GALML_CHECK(n == M::num_params, who, ": the optimizer state is for ", n, " parameters, the model has ", M::num_params);
+    GALML_CHECK(!s.contains("frozen"), who, ": the optimizer state freezes parameters; the fused device Adam has no frozen mask");
+    const bool ams = s.scalar<uint8_t>("amsgrad") != 0, keras = s.scalar<uint8_t>("keras_epsilon") != 0;
+    GALML_CHECK(ams == o_.adam.amsgrad, who, ": the state has amsgrad = ", ams, ", this step was built with amsgrad = ", o_.adam.amsgrad);
+    GALML_CHECK(keras == o_.adam.keras_epsilon, who, ": the state has keras_epsilon = ", keras, ", this step was built with keras_epsilon = ",
+                o_.adam.keras_epsilon);
+    const int64_t t = s.scalar<int64_t>("step");
+    GALML_CHECK(t >= 0, who, ": negative step count ", t);
+    GALML_CHECK(t == 0 || s.contains("exp_avg"), who, ": the state has ", t, " steps but no moments (exp_avg)");
+    o_.adam.lr = s.scalar<double>("lr");
+    o_.adam.beta1 = s.scalar<double>("beta1");
+    o_.adam.beta2 = s.scalar<double>("beta2");
+    o_.adam.eps = s.scalar<double>("eps");
+    o_.adam.weight_decay = s.scalar<double>("weight_decay");
+    write_hyper();
+    allocator<B>::copy_from_host(tdev_.data(), &t, sizeof t);
+    auto put = [&](const char* name, Tensor<T, B>& dst) {
+      std::vector<T> h(size_t(M::num_params), T(0));
+      if (s.contains(name)) s.at(name).copy_to(h.data(), M::num_params, name);
+      allocator<B>::copy_from_host(dst.data(), h.data(), h.size() * sizeof(T));
+    };
+    put("exp_avg", mom_);
+    put("exp_avg_sq", vel_);
+    if (o_.adam.amsgrad) put("max_exp_avg_sq", vmax_);
+#if defined(GALML_WITH_CUDA)
+    if constexpr (on_cuda) { graph_.reset(); eager_full_ = 0; }
+#endif
+  }
+
   StateDict optimizer_state_dict() {
     StateDict s;
     int64_t t = 0;
