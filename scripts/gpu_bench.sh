@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build, test and benchmark the CUDA backend on a GPU machine in one go (docs/gpu.md).
-#   bash scripts/gpu_bench.sh [tests] [conv] [conv1024] [ncu] [model] [torch] [models] [profile] [reproduce]
+#   bash scripts/gpu_bench.sh [tests] [conv] [conv1024] [ncu] [model] [torch] [models] [profile] [resume] [reproduce]
 #   (default: tests conv model torch; "models" = GCSNet and ViT-style networks against PyTorch;
-#    "profile" = per-kernel times of one training step of each network, ncu + scripts/ncu_summary.py)
+#    "profile" = per-kernel times of one training step of each network, ncu + scripts/ncu_summary.py;
+#    "resume" = mtlforgalspecz --device cuda: a run stopped after epoch 1 and resumed vs an uninterrupted one)
 # Logs go to $OUT/logs (or ./gpu-out/logs) and are packed into logs.tgz at the end; the last lines summarise.
 # GALML_GPU_BUILD=dir uses that build folder; GALML_GPU_PREBUILT=1 skips configure and build (binaries
 # built elsewhere with the same CUDA toolkit and -DCMAKE_CUDA_ARCHITECTURES=90, e.g. carried to the GPU machine).
@@ -26,7 +27,7 @@ has models && targets="$targets bench_cuda_models"
 has model && targets="$targets bench_cuda_mtlforgalspecz"
 has torch && targets="$targets bench_cuda_mtlforgalspecz"
 has profile && targets="$targets bench_cuda_models"
-has reproduce && targets="$targets mtlforgalspecz"
+(has reproduce || has resume) && targets="$targets mtlforgalspecz"
 t0=$(date +%s)
 cmake --build "$bd" -j16 --target $targets > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 echo "build: $(( $(date +%s) - t0 )) s"
@@ -59,6 +60,18 @@ if has profile; then
       python3 scripts/ncu_summary.py "$out/ncu_${net}_$p.csv" --steps 2 --top 25 | tee "$out/profile_${net}_$p.txt"
     done
   done
+fi
+if has resume; then
+  ex="$bd/examples/mtlforgalspecz/mtlforgalspecz"; w="$out/resume"; rm -rf "$w"; mkdir -p "$w"
+  common=(--device cuda --data "$w/ds.galml" --batch 16 --init glorot --epochs 3)
+  if "$ex" mock --out "$w/mock" --n-per-class 24 --seed 3 > "$w/log" 2>&1 &&
+     "$ex" prepare --spectra "$w/mock/spectra" --catalog "$w/mock/catalog.csv" --out "$w/ds.galml" --n-per-class 24 >> "$w/log" 2>&1 &&
+     "$ex" train "${common[@]}" --out "$w/A" >> "$w/log" 2>&1 &&
+     "$ex" train --device cuda --data "$w/ds.galml" --batch 16 --init glorot --epochs 1 --out "$w/B" >> "$w/log" 2>&1 &&
+     "$ex" train "${common[@]}" --out "$w/B" --resume >> "$w/log" 2>&1; then
+    if python3 scripts/compare_histories.py "$w/A/history.json" "$w/B/history.json" > "$w/compare.txt" 2>&1; then summary+=("PASS resume (cuda): $(tail -1 "$w/compare.txt")")
+    else summary+=("FAIL resume (cuda): $(tail -3 "$w/compare.txt" | tr '\n' ' ')"); fi
+  else summary+=("FAIL resume (cuda): a command failed"); tail -20 "$w/log"; fi
 fi
 if has reproduce; then
   t1=$(date +%s.%N)

@@ -125,12 +125,13 @@ TrainSummary train_net(const Dataset& d, const TrainConfig& c, const fs::path& o
 // The device training loop: same data, losses (focal; masked MAE ÷N; MAE), DWA / fixed λ, Adam and
 // ReduceLROnPlateau as the CPU Trainer; checkpoints best.ckpt / last.ckpt (model weights, optimizer
 // state, epoch) and history.csv / history.json in the same format. Validation uses the training batch
-// size (the captured buffers); --resume is CPU-only.
+// size (the captured buffers). Checkpoints hold what the CPU Trainer's hold (model, optimizer, DWA and
+// scheduler state, dropout seed and step, best epoch, history), so --resume continues a stopped run:
+// data order is a function of (seed, epoch), and graph replay equals eager stepping bit for bit.
 template <class NetT, class B>
 TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::path& out) {
   using M = galml::Model<NetT, float, B>;
   namespace gt = galml::train;
-  GALML_CHECK(!c.resume, "--resume is supported on the CPU only (the GPU run does not restore its step bit-identically)");
   fs::create_directories(out);
   galml::manual_seed(c.seed);
   M model(c.init);
@@ -155,15 +156,62 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
   const bool use_dwa = c.task == TaskSet::both;
   TrainSummary s;
   double best = std::numeric_limits<double>::infinity(), lr = c.lr;
-  const size_t K = tasks.size();
+  const size_t K = tasks.size(), cols = 9 + 3 * K;
+  // Same keys and history layout as galml::train::Trainer's checkpoints.
   auto save = [&](const fs::path& p, int epoch) {
     galml::StateDict sd;
     sd.merge(model.state_dict(), "model.");
     sd.merge(step.optimizer_state_dict(), "optim.");
+    if (use_dwa) sd.merge(dwa.state_dict(), "weighting.");
+    sd.merge(sched.state_dict(), "sched.");
     sd.set_scalar<int64_t>("trainer.epoch", epoch);
-    sd.save(p);
+    sd.set_scalar<int64_t>("trainer.rng_step", int64_t(step.rng_step()));
+    sd.set_scalar<int64_t>("trainer.seed", int64_t(model.context().seed));
+    sd.set_scalar<double>("trainer.best", best);
+    sd.set_scalar<int64_t>("trainer.best_epoch", s.best_epoch);
+    sd.set_scalar<int64_t>("trainer.bad_epochs", 0);
+    sd.set_scalar<double>("trainer.train_seconds", s.seconds);
+    std::vector<double> h;
+    for (auto& r : s.history) {
+      h.insert(h.end(), {double(r.epoch), r.train_total, r.val_total, r.monitored, r.lr, r.seconds, r.samples_per_s, 0.0, 0.0});
+      for (double v : r.train_loss) h.push_back(v);
+      for (double v : r.val_loss) h.push_back(v);
+      for (double v : r.lambda) h.push_back(v);
+    }
+    sd.set("trainer.history", h.data(), {int64_t(s.history.size()), int64_t(cols)});
+    sd.save(p);  // StateDict::save writes a temporary file and renames it
   };
-  for (int e = 1; e <= c.epochs; ++e) {
+  int first = 1;
+  if (c.resume && fs::exists(out / "last.ckpt")) {
+    const auto ck = out / "last.ckpt";
+    const galml::StateDict sd = galml::StateDict::load(ck);
+    GALML_CHECK(sd.contains("trainer.history") && sd.contains("trainer.rng_step"), "--resume: '", ck.string(),
+                "' is not a training checkpoint of this program (no trainer.history / trainer.rng_step)");
+    const auto& ha = sd.at("trainer.history");
+    GALML_CHECK(ha.shape.size() == 2 && size_t(ha.shape[1]) == cols, "--resume: '", ck.string(), "' was written for another task set (",
+                ha.shape.size() == 2 ? (ha.shape[1] - 9) / 3 : 0, " tasks; this run has ", K, ")");
+    model.load_state_dict(sd.sub("model."));
+    step.load_optimizer_state_dict(sd.sub("optim."));
+    if (use_dwa) dwa.load_state_dict(sd.sub("weighting."));
+    sched.load_state_dict(sd.sub("sched."));
+    model.context().step = uint64_t(sd.scalar<int64_t>("trainer.rng_step"));
+    model.context().seed = uint64_t(sd.scalar<int64_t>("trainer.seed"));
+    best = sd.scalar<double>("trainer.best");
+    s.best_epoch = int(sd.scalar<int64_t>("trainer.best_epoch"));
+    s.seconds = sd.scalar<double>("trainer.train_seconds");
+    const auto h = ha.to_vector<double>();
+    for (size_t r = 0; r < size_t(ha.shape[0]); ++r) {
+      const double* p = h.data() + r * cols;
+      galml::train::EpochRecord rec;
+      rec.epoch = int(p[0]); rec.train_total = p[1]; rec.val_total = p[2]; rec.monitored = p[3]; rec.lr = p[4]; rec.seconds = p[5]; rec.samples_per_s = p[6];
+      rec.train_loss.assign(p + 9, p + 9 + K); rec.val_loss.assign(p + 9 + K, p + 9 + 2 * K); rec.lambda.assign(p + 9 + 2 * K, p + 9 + 3 * K);
+      s.history.push_back(rec);
+    }
+    lr = step.lr();  // the next epoch's learning rate (saved after the scheduler's step)
+    first = int(sd.scalar<int64_t>("trainer.epoch")) + 1;
+    if (c.progress) std::fprintf(stderr, "resuming from %s at epoch %d\n", ck.string().c_str(), first);
+  }
+  for (int e = first; e <= c.epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
     galml::train::EpochRecord r;
     r.epoch = e; r.lr = lr;
@@ -188,16 +236,20 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
     for (size_t k = 0; k < K; ++k) { r.train_total += r.lambda[k] * r.train_loss[k]; r.val_total += r.lambda[k] * r.val_loss[k]; }
     r.monitored = r.val_total;
     lr = sched.step(r.monitored, lr);
+    step.set_lr(lr);  // now, so the checkpoint's optimizer state holds the next epoch's rate
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     s.seconds += r.seconds;
     s.history.push_back(r);
+    const bool improved = r.monitored < best;
+    if (improved) { best = r.monitored; s.best_epoch = e; }
     save(out / "last.ckpt", e);
-    if (r.monitored < best) { best = r.monitored; s.best_epoch = e; fs::copy_file(out / "last.ckpt", out / "best.ckpt", fs::copy_options::overwrite_existing); }
+    if (improved) fs::copy_file(out / "last.ckpt", out / "best.ckpt", fs::copy_options::overwrite_existing);
     if (c.progress) {
       std::fprintf(stderr, "epoch %d/%d [cuda%s] %.0f samples/s |", e, c.epochs, step.graph_ready() ? ", graph" : "", r.samples_per_s);
       for (size_t k = 0; k < K; ++k) std::fprintf(stderr, " %s %.4g (λ %.3g)", tasks[k].name.c_str(), r.train_loss[k], r.lambda[k]);
       std::fprintf(stderr, " | val %.4g lr %.3g\n", r.monitored, r.lr);
     }
+    if (c.stop_after_epoch > 0 && e == c.stop_after_epoch) break;
   }
   {
     std::ofstream f(out / "history.csv");
