@@ -11,6 +11,7 @@
 
 #include "galml/io/desi.hpp"
 #include "galml/mock/survey.hpp"
+#include "instances.hpp"
 #include "report.hpp"
 
 namespace fs = std::filesystem;
