@@ -83,6 +83,7 @@ struct DeviceStepOptions {
   bool deterministic = true;   // CUDA: cuBLAS without atomics (bit-reproducible steps)
   optim::AdamOptions adam{};   // lr, betas, eps, weight_decay, amsgrad, keras_epsilon
   bool adamw = false;          // decoupled weight decay (AdamW) instead of Adam's coupled L2
+  double clip_norm = 0.0;      // > 0: clip the gradient's global L2 norm before Adam (train_step's rule), on the device
 };
 
 namespace detail {
@@ -147,6 +148,8 @@ class DeviceTrainStep {
     esums_ = Tensor<double, B>({int64_t(K)}); esums_.zero();
     hyper_ = Tensor<double, B>({4});
     tdev_ = Tensor<int64_t, B>({1}); tdev_.zero();
+    GALML_CHECK(o_.clip_norm >= 0, "DeviceTrainStep: clip_norm must be >= 0, got ", o_.clip_norm);
+    gnorm_ = Tensor<double, B>({1}); gnorm_.zero();
     coef_ = Tensor<T, B>({4});
     mom_ = Tensor<T, B>({M::num_params}); mom_.zero();
     vel_ = Tensor<T, B>({M::num_params}); vel_.zero();
@@ -247,6 +250,12 @@ class DeviceTrainStep {
   void eval(const Batch<T>& b) { stage(b); eval(); }
 
   // ---- read-back (each synchronises) ----
+  // Global L2 norm of the last training step's gradient before clipping (0 when clip_norm is off).
+  double last_grad_norm() {
+    double v = 0;
+    allocator<B>::copy_to_host(&v, gnorm_.data(), sizeof v);
+    return v;
+  }
   // Raw (unweighted) per-task losses of the last training step.
   std::vector<double> last_losses() {
     std::vector<T> h(tasks_.size());
@@ -441,6 +450,7 @@ class DeviceTrainStep {
     model_.zero_grad();
     forward_and_losses(N, true);
     model_.backward(dyp_);
+    if (o_.clip_norm > 0) backend_ops::clip_grad_norm(B{}, model_.grads(), M::num_params, o_.clip_norm, gnorm_.data());
     const auto& a = o_.adam;
     const int flags = (o_.adamw ? backend_ops::adam_decoupled : 0) | (a.amsgrad ? backend_ops::adam_amsgrad : 0) |
                       (a.keras_epsilon ? backend_ops::adam_keras_eps : 0);
@@ -480,7 +490,7 @@ class DeviceTrainStep {
   std::array<const T*, M::num_heads> dyp_{};
   Slot slots_[2];
   Tensor<T, B> lam_, loss_, coef_, mom_, vel_, vmax_;
-  Tensor<double, B> sums_, esums_, hyper_;
+  Tensor<double, B> sums_, esums_, hyper_, gnorm_;
   Tensor<int64_t, B> tdev_;
   int64_t staged_ = 0, consumed_ = 0, steps_ = 0, seen_ = 0, eval_seen_ = 0, eager_full_ = 0;
 #if defined(GALML_WITH_CUDA)

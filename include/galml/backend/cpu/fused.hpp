@@ -10,11 +10,14 @@
 //     is not a class index throws here and gives a NaN loss on the GPU.
 //   adam_prepare: t += 1, coef = {lr/bc1, sqrt(bc2), lr·sqrt(bc2)/bc1, 1 − lr·wd} from hyper {lr, β1, β2, wd}.
 //   adam_update: the optim::Adam / AdamW element update over the whole parameter buffer.
+//   clip_grad_norm: train::train_step's clipping (global L2 norm in double; when finite and > max_norm,
+//     g *= T(max_norm / (norm + 1e-6))); the norm goes to *norm_out (nullable).
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "galml/core/backend.hpp"
+#include "galml/core/error.hpp"
 #include "galml/loss/focal.hpp"
 #include "galml/loss/mae.hpp"
 #include "galml/loss/masked.hpp"
@@ -91,6 +94,19 @@ void adam_update(cpu, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T*
     if (ams) vv = vmax[i] = std::max(vmax[i], v[i]);
     if (keras) p[i] -= keras_step * (m[i] / (std::sqrt(vv) + e));
     else p[i] -= step_size * (m[i] / (std::sqrt(vv) / bc2_sqrt + e));
+  }
+}
+
+template <class T>
+void clip_grad_norm(cpu, T* g, int64_t n, double max_norm, double* norm_out) {
+  GALML_CHECK(max_norm >= 0, "clip_grad_norm: max_norm must be >= 0, got ", max_norm);
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += double(g[i]) * double(g[i]);
+  const double norm = std::sqrt(s);
+  if (norm_out) *norm_out = norm;
+  if (std::isfinite(norm) && norm > max_norm) {
+    const T f = T(max_norm / (norm + 1e-6));
+    for (int64_t i = 0; i < n; ++i) g[i] *= f;
   }
 }
 

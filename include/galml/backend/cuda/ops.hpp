@@ -228,4 +228,7 @@ void adam_update(cuda, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T
                  int flags) {
   cuda_kernels::adam_update(p, g, m, v, vmax, n, coef, beta1, beta2, eps, wd, flags);
 }
+template <cuda_scalar T> void clip_grad_norm(cuda, T* g, int64_t n, double max_norm, double* norm_out) {
+  cuda_kernels::clip_grad_norm(g, n, max_norm, norm_out);
+}
 }  // namespace galml::backend_ops

@@ -210,4 +210,59 @@ void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef
   GALML_CUDA_LAUNCHED();
 }
 
+// ---- gradient clipping by the global L2 norm ----
+// Stage 1: block b sums g^2 (double) over its fixed contiguous chunk; stage 2 (one block) adds the
+// partials in a fixed order, writes the norm and the scale; stage 3 scales g when the scale is not 1.
+// No atomics: the same bits on every run and under graph replay.
+inline constexpr int kClipBlocks = 256;
+template <class T>
+__global__ void grad_sq_partial_kernel(const T* __restrict__ g, int64_t n, double* __restrict__ part) {
+  __shared__ double sh[kThreads];
+  const int64_t chunk = (n + gridDim.x - 1) / gridDim.x, i0 = blockIdx.x * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
+  double s = 0;
+  for (int64_t i = i0 + threadIdx.x; i < i1; i += blockDim.x) { const double v = double(g[i]); s += v * v; }
+  sh[threadIdx.x] = s;
+  __syncthreads();
+  for (int w = kThreads / 2; w > 0; w >>= 1) {
+    if (int(threadIdx.x) < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) part[blockIdx.x] = sh[0];
+}
+template <class T>
+__global__ void grad_norm_finish_kernel(const double* __restrict__ part, int nparts, double max_norm, double* __restrict__ norm_out, T* __restrict__ scale) {
+  __shared__ double sh[kThreads];
+  double s = 0;
+  for (int i = threadIdx.x; i < nparts; i += blockDim.x) s += part[i];
+  sh[threadIdx.x] = s;
+  __syncthreads();
+  for (int w = kThreads / 2; w > 0; w >>= 1) {
+    if (int(threadIdx.x) < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    const double norm = sqrt(sh[0]);
+    if (norm_out) *norm_out = norm;
+    *scale = isfinite(norm) && norm > max_norm ? T(max_norm / (norm + 1e-6)) : T(1);
+  }
+}
+template <class T>
+__global__ void grad_scale_kernel(T* __restrict__ g, int64_t n, const T* __restrict__ scale) {
+  const T f = *scale;
+  if (f == T(1)) return;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) g[i] *= f;
+}
+template <class T> void clip_grad_norm(T* g, int64_t n, double max_norm, double* norm_out) {
+  GALML_CHECK(max_norm >= 0, "clip_grad_norm: max_norm must be >= 0, got ", max_norm);
+  if (n <= 0) return;
+  cuda_rt::DeviceBuffer<double> part(kClipBlocks);
+  cuda_rt::DeviceBuffer<T> scale(1);
+  grad_sq_partial_kernel<T><<<kClipBlocks, kThreads, 0, cuda_rt::stream()>>>(g, n, part.get());
+  GALML_CUDA_LAUNCHED();
+  grad_norm_finish_kernel<T><<<1, kThreads, 0, cuda_rt::stream()>>>(part.get(), kClipBlocks, max_norm, norm_out, scale.get());
+  GALML_CUDA_LAUNCHED();
+  grad_scale_kernel<T><<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(g, n, scale.get());
+  GALML_CUDA_LAUNCHED();
+}
+
 }  // namespace galml::cuda_kernels
