@@ -47,6 +47,7 @@
 #include "galml/core/state_dict.hpp"
 #include "galml/graph/model.hpp"
 #include "galml/optim/adam.hpp"
+#include "galml/optim/param_range.hpp"
 #include "galml/train/trainer.hpp"
 
 namespace galml::train {
@@ -278,6 +279,28 @@ class DeviceTrainStep {
 #endif
   }
 
+  // ---- frozen parameters (optim::OptimizerBase's semantics) ----
+  // Frozen elements get no update and no weight decay; once any mask is set, every element counts its
+  // own steps (a block unfrozen later starts its bias correction afresh, as in PyTorch and optim::Adam).
+  void set_frozen_mask(std::vector<uint8_t> mask) {
+    GALML_CHECK(int64_t(mask.size()) == M::num_params, "DeviceTrainStep: frozen mask has ", mask.size(), " entries, the model has ", M::num_params,
+                " parameters");
+    if (frozen_.empty()) {  // first mask: every element has had the global number of steps so far
+      int64_t t = 0;
+      allocator<B>::copy_to_host(&t, tdev_.data(), sizeof t);
+      std::vector<int64_t> e(size_t(M::num_params), t);
+      esteps_ = Tensor<int64_t, B>({M::num_params});
+      allocator<B>::copy_from_host(esteps_.data(), e.data(), e.size() * sizeof(int64_t));
+      fdev_ = Tensor<uint8_t, B>({M::num_params});
+    }
+    frozen_ = std::move(mask);
+    allocator<B>::copy_from_host(fdev_.data(), frozen_.data(), frozen_.size());
+    drop_graph();  // the update kernel changes on the first mask
+  }
+  void freeze(optim::ParamRange r) { set_range(r, 1); }
+  void unfreeze(optim::ParamRange r) { set_range(r, 0); }
+  const std::vector<uint8_t>& frozen_mask() const { return frozen_; }
+
   // The dropout step the next training step will use (model.context().step plus, on CUDA, the device
   // offset not yet folded back): what a checkpoint stores so a resumed run draws the same masks.
   // Unlike sync_rng() it changes nothing (a captured graph stays valid).
@@ -291,13 +314,12 @@ class DeviceTrainStep {
   // ---- optimizer state, in optim::Adam / AdamW's state-dict format ----
   // Restores the output of optimizer_state_dict() (or of optim::Adam / AdamW::state_dict(), e.g. from a
   // CPU run): learning rate, betas, eps, weight decay, the step count and the moments. amsgrad and
-  // keras_epsilon must match this step's options (they decide which buffers exist); frozen parameters
-  // are refused (the fused update has no mask). Drops a captured graph (its arguments are stale).
+  // keras_epsilon must match this step's options (they decide which buffers exist). A frozen mask and
+  // per-element step counts are restored too. Drops a captured graph (its arguments are stale).
   void load_optimizer_state_dict(const StateDict& s) {
     const char* who = "DeviceTrainStep::load_optimizer_state_dict";
     const auto n = s.scalar<int64_t>("numel");
     GALML_CHECK(n == M::num_params, who, ": the optimizer state is for ", n, " parameters, the model has ", M::num_params);
-    GALML_CHECK(!s.contains("frozen"), who, ": the optimizer state freezes parameters; the fused device Adam has no frozen mask");
     const bool ams = s.scalar<uint8_t>("amsgrad") != 0, keras = s.scalar<uint8_t>("keras_epsilon") != 0;
     GALML_CHECK(ams == o_.adam.amsgrad, who, ": the state has amsgrad = ", ams, ", this step was built with amsgrad = ", o_.adam.amsgrad);
     GALML_CHECK(keras == o_.adam.keras_epsilon, who, ": the state has keras_epsilon = ", keras, ", this step was built with keras_epsilon = ",
@@ -320,9 +342,18 @@ class DeviceTrainStep {
     put("exp_avg", mom_);
     put("exp_avg_sq", vel_);
     if (o_.adam.amsgrad) put("max_exp_avg_sq", vmax_);
-#if defined(GALML_WITH_CUDA)
-    if constexpr (on_cuda) { graph_.reset(); eager_full_ = 0; }
-#endif
+    if (s.contains("frozen")) {
+      auto f = s.vector<uint8_t>("frozen");
+      GALML_CHECK(int64_t(f.size()) == M::num_params, who, ": frozen mask has ", f.size(), " entries, the model has ", M::num_params);
+      GALML_CHECK(s.contains("elem_steps"), who, ": the state has a frozen mask but no per-element step counts (elem_steps)");
+      const auto e = s.vector<int64_t>("elem_steps");
+      GALML_CHECK(int64_t(e.size()) == M::num_params, who, ": elem_steps has ", e.size(), " entries, the model has ", M::num_params);
+      set_frozen_mask(std::move(f));
+      allocator<B>::copy_from_host(esteps_.data(), e.data(), e.size() * sizeof(int64_t));
+    } else if (!frozen_.empty()) {
+      frozen_.clear();  // back to the global step count
+    }
+    drop_graph();
   }
 
   StateDict optimizer_state_dict() {
@@ -342,6 +373,12 @@ class DeviceTrainStep {
       s.set_vector("exp_avg", host_vec(mom_));
       s.set_vector("exp_avg_sq", host_vec(vel_));
       if (o_.adam.amsgrad) s.set_vector("max_exp_avg_sq", host_vec(vmax_));
+    }
+    if (!frozen_.empty()) {
+      s.set_vector("frozen", frozen_);
+      std::vector<int64_t> e(size_t(M::num_params));
+      allocator<B>::copy_to_host(e.data(), esteps_.data(), e.size() * sizeof(int64_t));
+      s.set_vector("elem_steps", e);
     }
     return s;
   }
@@ -454,12 +491,28 @@ class DeviceTrainStep {
     const auto& a = o_.adam;
     const int flags = (o_.adamw ? backend_ops::adam_decoupled : 0) | (a.amsgrad ? backend_ops::adam_amsgrad : 0) |
                       (a.keras_epsilon ? backend_ops::adam_keras_eps : 0);
-    backend_ops::adam_prepare(B{}, (const double*)hyper_.data(), tdev_.data(), coef_.data());
-    backend_ops::adam_update(B{}, model_.params(), (const T*)model_.grads(), mom_.data(), vel_.data(), a.amsgrad ? vmax_.data() : (T*)nullptr,
-                             M::num_params, (const T*)coef_.data(), a.beta1, a.beta2, a.eps, a.weight_decay, flags);
+    backend_ops::adam_prepare(B{}, (const double*)hyper_.data(), tdev_.data(), coef_.data());  // also counts the global step
+    if (!frozen_.empty())
+      backend_ops::adam_update_frozen(B{}, model_.params(), (const T*)model_.grads(), mom_.data(), vel_.data(), a.amsgrad ? vmax_.data() : (T*)nullptr,
+                                      M::num_params, (const double*)hyper_.data(), (const uint8_t*)fdev_.data(), esteps_.data(), a.eps, flags);
+    else
+      backend_ops::adam_update(B{}, model_.params(), (const T*)model_.grads(), mom_.data(), vel_.data(), a.amsgrad ? vmax_.data() : (T*)nullptr,
+                               M::num_params, (const T*)coef_.data(), a.beta1, a.beta2, a.eps, a.weight_decay, flags);
   }
   void finish_step(int64_t N) { ++steps_; seen_ += N; }
 
+  void set_range(optim::ParamRange r, uint8_t v) {
+    GALML_CHECK(r.offset >= 0 && r.size >= 0 && r.offset + r.size <= M::num_params, "DeviceTrainStep: range [", r.offset, ", ", r.offset + r.size,
+                ") is outside the parameter buffer of ", M::num_params);
+    std::vector<uint8_t> m = frozen_.empty() ? std::vector<uint8_t>(size_t(M::num_params), 0) : frozen_;
+    std::fill(m.begin() + r.offset, m.begin() + r.offset + r.size, v);
+    set_frozen_mask(std::move(m));
+  }
+  void drop_graph() {
+#if defined(GALML_WITH_CUDA)
+    if constexpr (on_cuda) { graph_.reset(); eager_full_ = 0; }
+#endif
+  }
   void write_hyper() {
     const double h[4] = {o_.adam.lr, o_.adam.beta1, o_.adam.beta2, o_.adam.weight_decay};
     allocator<B>::copy_from_host(hyper_.data(), h, sizeof h);
@@ -491,7 +544,9 @@ class DeviceTrainStep {
   Slot slots_[2];
   Tensor<T, B> lam_, loss_, coef_, mom_, vel_, vmax_;
   Tensor<double, B> sums_, esums_, hyper_, gnorm_;
-  Tensor<int64_t, B> tdev_;
+  Tensor<int64_t, B> tdev_, esteps_;  // global step; per-element steps (with a frozen mask)
+  Tensor<uint8_t, B> fdev_;
+  std::vector<uint8_t> frozen_;  // empty = nothing frozen
   int64_t staged_ = 0, consumed_ = 0, steps_ = 0, seen_ = 0, eval_seen_ = 0, eager_full_ = 0;
 #if defined(GALML_WITH_CUDA)
   std::conditional_t<on_cuda, cuda_rt::Graph, char> graph_{};

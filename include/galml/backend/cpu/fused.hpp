@@ -10,6 +10,8 @@
 //     is not a class index throws here and gives a NaN loss on the GPU.
 //   adam_prepare: t += 1, coef = {lr/bc1, sqrt(bc2), lr·sqrt(bc2)/bc1, 1 − lr·wd} from hyper {lr, β1, β2, wd}.
 //   adam_update: the optim::Adam / AdamW element update over the whole parameter buffer.
+//   adam_update_frozen: the same with optim's frozen mask and per-element step counts (frozen elements
+//     are skipped; every other element counts its own step, its bias correction from hyper {lr, β1, β2, wd}).
 //   clip_grad_norm: train::train_step's clipping (global L2 norm in double; when finite and > max_norm,
 //     g *= T(max_norm / (norm + 1e-6))); the norm goes to *norm_out (nullable).
 #include <cmath>
@@ -83,6 +85,31 @@ void adam_update(cpu, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T*
   const T step_size = coef[0], bc2_sqrt = coef[1], keras_step = coef[2], decay = coef[3];
   const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
   for (int64_t i = 0; i < n; ++i) {
+    T gi = g[i];
+    if (wd != 0) {
+      if (decoupled) p[i] *= decay;
+      else gi = gi + w * p[i];
+    }
+    m[i] = b1 * m[i] + omb1 * gi;
+    v[i] = b2 * v[i] + omb2 * gi * gi;
+    T vv = v[i];
+    if (ams) vv = vmax[i] = std::max(vmax[i], v[i]);
+    if (keras) p[i] -= keras_step * (m[i] / (std::sqrt(vv) + e));
+    else p[i] -= step_size * (m[i] / (std::sqrt(vv) / bc2_sqrt + e));
+  }
+}
+
+template <class T>
+void adam_update_frozen(cpu, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const double* hyper, const uint8_t* frozen, int64_t* elem_steps,
+                        double eps, int flags) {
+  const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], wd = hyper[3];
+  const T b1 = T(beta1), b2 = T(beta2), omb1 = T(1 - beta1), omb2 = T(1 - beta2), e = T(eps), w = T(wd), decay = T(1 - lr * wd);
+  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
+  for (int64_t i = 0; i < n; ++i) {
+    if (frozen[i]) continue;
+    const int64_t t = ++elem_steps[i];
+    const double bc1 = 1 - std::pow(beta1, double(t)), bc2 = 1 - std::pow(beta2, double(t));
+    const T step_size = T(lr / bc1), bc2_sqrt = T(std::sqrt(bc2)), keras_step = T(lr * std::sqrt(bc2) / bc1);
     T gi = g[i];
     if (wd != 0) {
       if (decoupled) p[i] *= decay;

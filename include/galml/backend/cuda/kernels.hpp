@@ -163,6 +163,10 @@ enum AdamFlags : int { adam_decoupled = 1, adam_amsgrad = 2, adam_keras_eps = 4 
 template <class T> void adam_prepare(const double* hyper, int64_t* t, T* coef);
 template <class T> void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef, double beta1, double beta2, double eps,
                                     double wd, int flags);
+// adam_update with a frozen mask (device bytes) and per-element step counts (device, incremented here);
+// bias corrections per element from hyper {lr, beta1, beta2, weight_decay} (device doubles).
+template <class T> void adam_update_frozen(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const double* hyper, const uint8_t* frozen,
+                                           int64_t* elem_steps, double eps, int flags);
 // clip_grad_norm: norm = ||g||_2 (double, fixed-order two-level sum) into *norm_out (device); when
 // finite and > max_norm, g *= T(max_norm / (norm + 1e-6)) (train::train_step's rule).
 template <class T> void clip_grad_norm(T* g, int64_t n, double max_norm, double* norm_out);
@@ -176,7 +180,8 @@ void dropout_offset_set(uint64_t v);  // synchronises
   PREFIX void mae_loss<T>(const T*, const T*, const T*, int64_t, int64_t, bool, const T*, T*, bool, T*, double*);          \
   PREFIX void adam_prepare<T>(const double*, int64_t*, T*);                                                                \
   PREFIX void adam_update<T>(T*, const T*, T*, T*, T*, int64_t, const T*, double, double, double, double, int);              \
-  PREFIX void clip_grad_norm<T>(T*, int64_t, double, double*);
+  PREFIX void clip_grad_norm<T>(T*, int64_t, double, double*);                                                             \
+  PREFIX void adam_update_frozen<T>(T*, const T*, T*, T*, T*, int64_t, const double*, const uint8_t*, int64_t*, double, int);
 
 // The list of ops, for `extern template` here and the explicit instantiations in galml_cuda.cu.
 #define GALML_CUDA_OPS(PREFIX, T)                                                                                          \

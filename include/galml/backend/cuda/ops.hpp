@@ -228,6 +228,11 @@ void adam_update(cuda, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T
                  int flags) {
   cuda_kernels::adam_update(p, g, m, v, vmax, n, coef, beta1, beta2, eps, wd, flags);
 }
+template <cuda_scalar T>
+void adam_update_frozen(cuda, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const double* hyper, const uint8_t* frozen, int64_t* elem_steps,
+                        double eps, int flags) {
+  cuda_kernels::adam_update_frozen(p, g, m, v, vmax, n, hyper, frozen, elem_steps, eps, flags);
+}
 template <cuda_scalar T> void clip_grad_norm(cuda, T* g, int64_t n, double max_norm, double* norm_out) {
   cuda_kernels::clip_grad_norm(g, n, max_norm, norm_out);
 }

@@ -210,6 +210,43 @@ void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef
   GALML_CUDA_LAUNCHED();
 }
 
+// The frozen-mask variant: the CPU twin's arithmetic per element (own step count, own bias correction).
+template <class T>
+__global__ void adam_update_frozen_kernel(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v, T* __restrict__ vmax,
+                                          int64_t n, const double* __restrict__ hyper, const uint8_t* __restrict__ frozen,
+                                          int64_t* __restrict__ elem_steps, T eps, int flags) {
+  const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], wdd = hyper[3];
+  const T b1 = T(beta1), b2 = T(beta2), omb1 = T(1 - beta1), omb2 = T(1 - beta2), wd = T(wdd), decay = T(1 - lr * wdd);
+  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    if (frozen[i]) continue;
+    const int64_t t = elem_steps[i] + 1;
+    elem_steps[i] = t;
+    const double bc1 = 1 - pow(beta1, double(t)), bc2 = 1 - pow(beta2, double(t));
+    const T step_size = T(lr / bc1), bc2_sqrt = T(sqrt(bc2)), keras_step = T(lr * sqrt(bc2) / bc1);
+    T gi = g[i], pi = p[i];
+    if (wdd != 0) {
+      if (decoupled) pi *= decay;
+      else gi = gi + wd * pi;
+    }
+    const T mi = b1 * m[i] + omb1 * gi;
+    const T vi = b2 * v[i] + omb2 * gi * gi;
+    m[i] = mi; v[i] = vi;
+    T vv = vi;
+    if (ams) { vv = vmax[i] > vi ? vmax[i] : vi; vmax[i] = vv; }
+    if (keras) pi -= keras_step * (mi / (d_sqrt(vv) + eps));
+    else pi -= step_size * (mi / (d_sqrt(vv) / bc2_sqrt + eps));
+    p[i] = pi;
+  }
+}
+template <class T>
+void adam_update_frozen(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const double* hyper, const uint8_t* frozen, int64_t* elem_steps, double eps,
+                        int flags) {
+  if (n <= 0) return;
+  adam_update_frozen_kernel<T><<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(p, g, m, v, vmax, n, hyper, frozen, elem_steps, T(eps), flags);
+  GALML_CUDA_LAUNCHED();
+}
+
 // ---- gradient clipping by the global L2 norm ----
 // Stage 1: block b sums g^2 (double) over its fixed contiguous chunk; stage 2 (one block) adds the
 // partials in a fixed order, writes the norm and the scale; stage 3 scales g when the scale is not 1.
