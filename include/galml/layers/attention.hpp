@@ -153,12 +153,12 @@ struct keras_mha_core : LayerImplBase<T, B> {
     linear_kio_backward(B{}, xv, P + o_vk, (const T*)dv.data(), dxv ? scratch : (T*)nullptr, G + o_vk, G + o_vb, N * Tv, Dv, HV);
     if (dxv) add_inplace(B{}, dxv, (const T*)scratch, N * Tv * Dv);
   }
-  template <class V> void visit(V& v) {
+  template <class V> void visit(V& vis) {
     auto one = [&](const char* n, int64_t ko, std::vector<int64_t> ks, int64_t bo, std::vector<int64_t> bs) {
-      visit_enter(v, n);
-      v.param("kernel", this->params + ko, this->grads + ko, std::move(ks));
-      v.param("bias", this->params + bo, this->grads + bo, std::move(bs));
-      visit_leave(v);
+      visit_enter(vis, n);
+      vis.param("kernel", this->params + ko, this->grads + ko, std::move(ks));
+      vis.param("bias", this->params + bo, this->grads + bo, std::move(bs));
+      visit_leave(vis);
     };
     one("query", o_qk, {Dq, H, KD}, o_qb, {H, KD});
     one("key", o_kk, {Dv, H, KD}, o_kb, {H, KD});
