@@ -54,12 +54,13 @@ int main(int argc, char** argv) {
   const int64_t shapes[][3] = {{1, 5161, 16}, {16, 5159, 16}, {16, 1719, 32}, {32, 1717, 32}, {32, 571, 64},
                                {64, 569, 64}, {64, 189, 128}, {128, 187, 128}, {128, 61, 256}, {256, 59, 256}};
   using P = cuda_rt::Precision;
-  struct Mode { const char* name; cuda_rt::ConvPath path; P prec; bool vec = true; };
+  struct Mode { const char* name; cuda_rt::ConvPath path; P prec; bool vec = true; int wmin = 32; };
   const Mode modes[] = {{"direct", cuda_rt::ConvPath::direct, P::fp32}, {"gemm-fp32", cuda_rt::ConvPath::gemm, P::fp32},
                         {"gemm-tf32", cuda_rt::ConvPath::gemm, P::tf32}, {"auto-fp32", cuda_rt::ConvPath::automatic, P::fp32},
                         {"auto-tf32", cuda_rt::ConvPath::automatic, P::tf32}, {"auto-bf16", cuda_rt::ConvPath::automatic, P::bf16},
-                        {"bf16-elem", cuda_rt::ConvPath::automatic, P::bf16, false}};
-  constexpr int nm = 7;
+                        {"bf16-elem", cuda_rt::ConvPath::automatic, P::bf16, false},
+                        {"bf16-tcw16", cuda_rt::ConvPath::automatic, P::bf16, true, 16}};  // TC weight gradients from 16 channels
+  constexpr int nm = 8;
   std::printf("%-18s %-10s %9s %9s %9s %9s | %7s %7s %7s\n", "layer (cin,L,cout)", "path", "fwd ms", "bwd ms", "dW ms", "sum ms",
               "fwd TF", "bwd TF", "step TF");
   double tot[nm] = {};
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
       cuda_rt::set_conv_path(modes[m].path);
       cuda_rt::set_precision(modes[m].prec);
       cuda_rt::set_tc_vector_loads(modes[m].vec);
+      cuda_rt::set_tc_wgrad_min_channels(modes[m].wmin);
       const float* xp = x.data();
       const float* wp = w.data();
       const float* bp = b.data();
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
   cuda_rt::set_conv_path(cuda_rt::ConvPath::automatic);
   cuda_rt::set_precision(P::fp32);
   cuda_rt::set_tc_vector_loads(true);
+  cuda_rt::set_tc_wgrad_min_channels(32);
   for (int m = 0; m < nm; ++m) std::printf("TOTAL %-10s fwd+bwd of the ten convolutions: %.3f ms per batch of %lld\n", modes[m].name, tot[m], (long long)N);
   return 0;
 }

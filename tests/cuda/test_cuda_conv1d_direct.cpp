@@ -162,14 +162,17 @@ TEST_CASE("CUDA tensor-core conv1d (TF32, BF16) matches a double reference withi
   GALML_SKIP_WITHOUT_CUDA();
   struct P { cuda_rt::Precision p; double tol; };
   REQUIRE(cuda_rt::tc_vector_loads());  // the default
+  REQUIRE(cuda_rt::tc_wgrad_min_channels() == 32);
+  for (int wmin : {32, 1})  // 1: tensor-core weight gradients for every layer (few channels, partial tiles)
   for (bool vec : {true, false})
   for (const P pr : {P{cuda_rt::Precision::tf32, 2e-3}, P{cuda_rt::Precision::bf16, 1.6e-2}}) {
     cuda_rt::set_tc_vector_loads(vec);
+    cuda_rt::set_tc_wgrad_min_channels(wmin);
     cuda_rt::set_precision(pr.p);
     for (const auto& c : kCases) {
       for (bool relu : {false, true}) {
         const int64_t lout = c.L + 2 * c.pad - 2;
-        INFO(cuda_rt::precision_name(pr.p) << (vec ? " vector" : " element") << " copies, cin " << c.cin << " L " << c.L << " cout " << c.cout << " pad " << c.pad << " N " << c.N << " relu " << relu);
+        INFO(cuda_rt::precision_name(pr.p) << (vec ? " vector" : " element") << " copies, TC dW from " << wmin << " channels, cin " << c.cin << " L " << c.L << " cout " << c.cout << " pad " << c.pad << " N " << c.N << " relu " << relu);
         auto x = random_vec<float>(c.N * c.cin * c.L, 21), w = random_vec<float>(c.cout * c.cin * 3, 22), b = random_vec<float>(c.cout, 23);
         auto dy = random_vec<float>(c.N * c.cout * lout, 24), dw0 = random_vec<float>(c.cout * c.cin * 3, 25), db0 = random_vec<float>(c.cout, 26);
         const Out o = run_cuda(c, x, w, b, dy, dw0, db0, relu);
@@ -189,5 +192,6 @@ TEST_CASE("CUDA tensor-core conv1d (TF32, BF16) matches a double reference withi
     }
   }
   cuda_rt::set_tc_vector_loads(true);
+  cuda_rt::set_tc_wgrad_min_channels(32);
   cuda_rt::set_precision(cuda_rt::Precision::fp32);
 }

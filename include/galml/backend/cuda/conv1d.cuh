@@ -101,6 +101,11 @@ void set_math_precision(int p) {
 int math_precision() { return conv_detail::precision_flag(); }
 void set_tc_vector_loads(bool on) { tc_conv::vec_flag() = on; }
 bool tc_vector_loads() { return tc_conv::vec_flag(); }
+void set_tc_wgrad_min_channels(int c) {
+  GALML_CHECK(c >= 1, "set_tc_wgrad_min_channels: expected >= 1, got ", c);
+  tc_wgrad_min_flag() = c;
+}
+int tc_wgrad_min_channels() { return tc_wgrad_min_flag(); }
 int conv_path() { return conv_detail::path_flag(); }
 
 template <class T>

@@ -524,7 +524,8 @@ inline void conv1d_tc_forward(bool bf16, const float* x, const float* w, const f
 }
 // dW += , db += (both nullable) on the tensor cores; mask as in conv1d_tc_input_grad. For >= 32 input and
 // output channels (smaller ones leave most of the 64 x 64 tile empty: conv1d.cuh uses the FP32 kernel).
-inline bool tc_wgrad_ok(const ConvDims& d) { return d.cin >= 32 && d.cout >= 32; }
+inline int& tc_wgrad_min_flag() { static int v = 32; return v; }  // cuda_rt::set_tc_wgrad_min_channels
+inline bool tc_wgrad_ok(const ConvDims& d) { return d.cin >= tc_wgrad_min_flag() && d.cout >= tc_wgrad_min_flag(); }
 inline void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d) {
   if (!dw && !db) return;
   const int64_t tiles = ((d.cout + 63) / 64) * ((d.cin + 63) / 64);

@@ -24,6 +24,9 @@ inline ConvPath conv_path() { return ConvPath(cuda_kernels::conv_path()); }
 // TF32/BF16 conv kernels: 16-byte vector copies (default) or 4-byte element copies.
 inline void set_tc_vector_loads(bool on) { cuda_kernels::set_tc_vector_loads(on); }
 inline bool tc_vector_loads() { return cuda_kernels::tc_vector_loads(); }
+// TF32/BF16 weight gradients on the tensor cores from this many channels on (default 32).
+inline void set_tc_wgrad_min_channels(int c) { cuda_kernels::set_tc_wgrad_min_channels(c); }
+inline int tc_wgrad_min_channels() { return cuda_kernels::tc_wgrad_min_channels(); }
 }  // namespace cuda_rt
 
 // Copies of a tensor on the other side (same shape; the result owns fresh storage).

@@ -35,6 +35,10 @@ int conv_path();
 // 4-byte element copies (the first version, kept for comparison and as a fallback).
 void set_tc_vector_loads(bool on);
 bool tc_vector_loads();
+// TF32/BF16: weight gradients on the tensor cores when Cin and Cout are both >= this (default 32; smaller
+// layers leave most of the 64 x 64 tile empty and take the FP32 kernel). For measuring and testing.
+void set_tc_wgrad_min_channels(int c);
+int tc_wgrad_min_channels();
 template <class T> void dense_forward(const T* x, const T* w, const T* b, T* y, int64_t N, int64_t in, int64_t out);
 template <class T> void dense_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t N, int64_t in, int64_t out);
 template <class T> void activation_forward(int act, const T* x, T* y, int64_t n);
