@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
   tr->add_option("--seed", tc.seed, "Seed");
   tr->add_option("--precision", tc.precision, "With --device cuda: fp32, tf32 or bf16 (tensor-core operands, FP32 weights; docs/gpu.md)")->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   tr->add_flag("--resume", tc.resume, "Continue from RUN/last.ckpt");
+  std::string t_loop = "trainer";
+  tr->add_option("--loop", t_loop, "CPU training loop: trainer (galml::train::Trainer, the default) or fused (train::DeviceTrainStep, the loop --device cuda runs, here on the CPU; --task both only)")
+      ->check(CLI::IsMember({"trainer", "fused"}));
   std::string t_init = "pytorch";
   tr->add_option("--init", t_init, "Weight initialisation: pytorch (Kaiming-uniform a=sqrt(5), the spec's assumption) or glorot (Keras)")->check(CLI::IsMember({"pytorch", "glorot"}));
   // evaluate
@@ -145,6 +148,8 @@ int main(int argc, char** argv) {
     if (*tr) {
       const bool cu = use_cuda(t_device);
       GALML_CHECK(cu || tc.precision == "fp32", "--precision ", tc.precision, " needs --device cuda (the CPU backend computes in FP32)");
+      GALML_CHECK(!cu || tr->count("--loop") == 0 || t_loop == "fused", "--loop trainer: --device cuda always runs the fused device loop");
+      tc.fused_loop = t_loop == "fused";
       GALML_CHECK(t_pad == 0 && std::abs(t_dropout - 0.5) < 1e-12, "--padding 1 and --dropout other than 0.5 are network types: build them with galml::models::MTLforGalSpecZ<1, true, P>; this example instantiates the spec's defaults only");
       const auto d = load_dataset(t_data);
       tc.task = t_task == "both" ? TaskSet::both : t_task == "cls" ? TaskSet::cls : TaskSet::reg;

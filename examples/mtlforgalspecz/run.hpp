@@ -43,6 +43,7 @@ struct TrainConfig {
   int stop_after_epoch = 0;
   galml::Init init = galml::Init::pytorch;  // spec §1.2 assumption; glorot_uniform is Keras' default
   std::string precision = "fp32";           // CUDA only: fp32, tf32 or bf16 tensor-core operands (FP32 weights)
+  bool fused_loop = false;                  // CPU: train with the device loop (DeviceTrainStep) instead of the Trainer
 };
 
 // The network types (dropout 0.5, padding 0; spec §1.2 and §1.5 items 1-2).
@@ -85,6 +86,13 @@ template <class NetT, class B = galml::cpu>
 TrainSummary train_net(const Dataset& d, const TrainConfig& c, const fs::path& out) {
   if constexpr (!std::is_same_v<B, galml::cpu>) return train_net_device<NetT, B>(d, c, out);
   else {
+  // The fused loop on the CPU is built for the multi-task networks only (it exists to check the GPU
+  // loop's logic without a GPU; building it for all four networks would cost ~5 s of example build).
+  if constexpr (std::is_same_v<NetT, NetMT> || std::is_same_v<NetT, NetNoSE>) {
+    if (c.fused_loop) return train_net_device<NetT, galml::cpu>(d, c, out);
+  } else {
+    GALML_CHECK(!c.fused_loop, "--loop fused: on the CPU only for --task both (the multi-task networks); use the default trainer loop");
+  }
   using M = galml::Model<NetT>;
   galml::manual_seed(c.seed);
   M model(c.init);
@@ -132,6 +140,7 @@ template <class NetT, class B>
 TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::path& out) {
   using M = galml::Model<NetT, float, B>;
   namespace gt = galml::train;
+  constexpr const char* kDev = std::is_same_v<B, galml::cpu> ? "cpu" : "cuda";
   fs::create_directories(out);
   galml::manual_seed(c.seed);
   M model(c.init);
@@ -245,7 +254,7 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
     save(out / "last.ckpt", e);
     if (improved) fs::copy_file(out / "last.ckpt", out / "best.ckpt", fs::copy_options::overwrite_existing);
     if (c.progress) {
-      std::fprintf(stderr, "epoch %d/%d [cuda%s] %.0f samples/s |", e, c.epochs, step.graph_ready() ? ", graph" : "", r.samples_per_s);
+      std::fprintf(stderr, "epoch %d/%d [%s%s] %.0f samples/s |", e, c.epochs, kDev, step.graph_ready() ? ", graph" : "", r.samples_per_s);
       for (size_t k = 0; k < K; ++k) std::fprintf(stderr, " %s %.4g (λ %.3g)", tasks[k].name.c_str(), r.train_loss[k], r.lambda[k]);
       std::fprintf(stderr, " | val %.4g lr %.3g\n", r.monitored, r.lr);
     }
@@ -266,13 +275,13 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
       f << "\n";
     }
   }
-  nlohmann::json hist{{"best_epoch", s.best_epoch}, {"device", "cuda"}, {"epochs", nlohmann::json::array()}};
+  nlohmann::json hist{{"best_epoch", s.best_epoch}, {"device", kDev}, {"epochs", nlohmann::json::array()}};
   for (auto& r : s.history)
     hist["epochs"].push_back({{"epoch", r.epoch}, {"train_total", r.train_total}, {"val_total", r.val_total}, {"monitored", r.monitored}, {"lr", r.lr},
                               {"seconds", r.seconds}, {"samples_per_s", r.samples_per_s}, {"train_loss", r.train_loss}, {"val_loss", r.val_loss}, {"lambda", r.lambda}});
   galml::report::write_file_atomic(out / "history.json", hist.dump(2));
   nlohmann::json j{{"network", c.task == TaskSet::both ? (c.attention ? "multi-task" : "multi-task without SE") : c.task == TaskSet::cls ? "single-task classification" : "single-task regression"},
-                   {"task", task_name(c.task)}, {"attention", c.attention}, {"epochs", c.epochs}, {"batch", c.batch}, {"seed", c.seed}, {"device", "cuda"},
+                   {"task", task_name(c.task)}, {"attention", c.attention}, {"epochs", c.epochs}, {"batch", c.batch}, {"seed", c.seed}, {"device", kDev}, {"loop", "fused"},
                    {"parameters", M::num_params}, {"train_seconds", s.seconds}, {"best_epoch", s.best_epoch}};
   galml::report::write_file_atomic(out / "config.json", j.dump(2));
   return s;

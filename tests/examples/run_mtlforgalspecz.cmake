@@ -2,6 +2,8 @@
 #  - mock -> prepare -> train 2 epochs (A);
 #  - train 1 epoch, then --resume to 2 epochs (B: a run "killed" after epoch 1 and resumed);
 #  - evaluate both: the metrics must be identical (same seed => same results; resume => same results);
+#  - the same with --loop fused (the DeviceTrainStep loop that --device cuda runs, here on the CPU), so
+#    the GPU loop's checkpoint and resume logic is checked without a GPU;
 #  - predict over the real SDSS and DESI files (when ../shared exists): one row per spectrum, no crash.
 cmake_minimum_required(VERSION 3.22)
 file(REMOVE_RECURSE "${WORK}")
@@ -33,6 +35,26 @@ endforeach()
 message(STATUS "uninterrupted: accuracy ${acc_A}, SD ${sd_A}, MAE ${mae_A}; resumed: accuracy ${acc_B}, SD ${sd_B}, MAE ${mae_B}")
 if(NOT acc_A STREQUAL acc_B OR NOT sd_A STREQUAL sd_B OR NOT mae_A STREQUAL mae_B OR NOT cm_A STREQUAL cm_B)
   message(FATAL_ERROR "a run stopped after epoch 1 and resumed differs from an uninterrupted run")
+endif()
+run(${EXE} train --data ${WORK}/ds.galml --out ${WORK}/C --epochs 2 --batch 16 --init glorot --loop fused)
+run(${EXE} train --data ${WORK}/ds.galml --out ${WORK}/D --epochs 1 --batch 16 --init glorot --loop fused)
+run(${EXE} train --data ${WORK}/ds.galml --out ${WORK}/D --epochs 2 --batch 16 --init glorot --loop fused --resume)
+foreach(r C D)
+  run(${EXE} evaluate --run ${WORK}/${r} --data ${WORK}/ds.galml --mc 3)
+  file(READ ${WORK}/${r}/metrics.json j)
+  string(JSON acc_${r} GET "${j}" classification accuracy)
+  string(JSON sd_${r} GET "${j}" regression sd)
+  string(JSON cm_${r} GET "${j}" classification confusion_matrix)
+  file(READ ${WORK}/${r}/history.json h_${r})
+  string(JSON n_${r} LENGTH "${h_${r}}" epochs)
+  string(JSON loss_${r} GET "${h_${r}}" epochs 1 train_loss)
+endforeach()
+message(STATUS "fused loop: uninterrupted accuracy ${acc_C}, SD ${sd_C}; resumed accuracy ${acc_D}, SD ${sd_D}")
+if(NOT n_C EQUAL 2 OR NOT n_D EQUAL 2)
+  message(FATAL_ERROR "fused loop: history.json has ${n_C} / ${n_D} epochs, expected 2")
+endif()
+if(NOT acc_C STREQUAL acc_D OR NOT sd_C STREQUAL sd_D OR NOT cm_C STREQUAL cm_D OR NOT loss_C STREQUAL loss_D)
+  message(FATAL_ERROR "fused loop: a run stopped after epoch 1 and resumed differs from an uninterrupted run (epoch-2 losses ${loss_C} vs ${loss_D})")
 endif()
 file(READ ${WORK}/A/history.csv hist)
 string(REGEX MATCHALL "\n[0-9]+," rows "${hist}")
