@@ -149,43 +149,15 @@ using NormNet = Net<Input<"x", 4, 24>, Conv1D<8, 3>, BatchNorm1D<>, ReLU, Transp
 
 TEST_CASE("A network with BatchNorm1D, LayerNorm, Transpose, Residual and softmax heads on CUDA matches the CPU", "[cuda][model][norm]") {
   GALML_SKIP_WITHOUT_CUDA();
-  manual_seed(5);
-  Model<NormNet, double> mc;
-  Model<NormNet, double, cuda> mg;
-  mg.load_state_dict(mc.state_dict());
-  const int64_t N = 6;
-  Tensor<double> x({N, 4, 24});
-  Rng r(3, 1);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = r.normal();
-  auto gx = to_device(x);
-  std::vector<double> d1(size_t(N * 5)), d2(size_t(N * 3));
-  for (auto& v : d1) v = r.normal();
-  for (auto& v : d2) v = r.normal();
-  auto gd1 = dev(d1), gd2 = dev(d2);
   for (bool training : {true, false}) {
     INFO("training " << training);
-    if (training) { mc.train(); mg.train(); } else { mc.eval(); mg.eval(); }
-    mc.zero_grad(); mg.zero_grad();
-    mc.forward(x);
-    mg.forward(gx);
-    mc.backward({d1.data(), d2.data()}, true);
-    mg.backward({(const double*)gd1.data(), (const double*)gd2.data()}, true);
-    const auto vc = [&](const char* h, int64_t k) { return std::vector<double>(mc.output(h).data(), mc.output(h).data() + N * k); };
-    CHECK(max_rel(host(mg.output("cls")), vc("cls", 5)) < 1e-12);
-    CHECK(max_rel(host(mg.output("p")), vc("p", 3)) < 1e-12);
-    CHECK(max_rel(host_ptr(mg.grads(), Model<NormNet, double>::num_params), std::vector<double>(mc.grads(), mc.grads() + Model<NormNet, double>::num_params)) < 1e-11);
-    CHECK(max_rel(host(mg.input_grad()), std::vector<double>(mc.input_grad().data(), mc.input_grad().data() + mc.input_grad().numel())) < 1e-11);
+    const auto e = compare_backends<NormNet, double>(6, training);
+    CHECK(e.out < 1e-12);
+    CHECK(e.grad < 1e-11);
+    CHECK(e.dx < 1e-11);
+    CHECK(e.state < 1e-13);  // every state-dict entry, the running statistics the training step updated included
+    CHECK(e.running == 4);   // two BatchNorm1D layers, mean and variance each
   }
-  // Every state-dict entry agrees, the running statistics the training step updated included.
-  const auto sc = mc.state_dict(), sg = mg.state_dict();
-  REQUIRE(sc.size() == sg.size());
-  int running = 0;
-  for (const auto& [name, a] : sc.entries()) {
-    INFO(name);
-    running += name.find("running_") != std::string::npos;
-    CHECK(max_rel(sg.vector<double>(name), a.to_vector<double>()) < 1e-13);
-  }
-  CHECK(running == 4);  // two BatchNorm1D layers, mean and variance each
 }
 
 TEMPLATE_TEST_CASE("CUDA padded max pooling and min-max normalisation match the CPU exactly", "[cuda][ops][minmax]", float, double) {

@@ -4,6 +4,7 @@
 // run on the GPU whose loss decreases. CUDA cases warn and pass without a device.
 #include "cuda/cuda_test_util.hpp"
 #include "galml/train/device_step.hpp"
+#include "support/three_input_net.hpp"
 
 using namespace galml;
 using namespace cuda_test;
@@ -28,6 +29,11 @@ train::Batch<float> make_batch(int64_t N, uint64_t stream) {
   b.targets = {cls, z};
   b.masks = {{}, m};
   return b;
+}
+// The tasks of small_tasks() for train::train_step (the reference the device step is compared with).
+std::vector<train::Task<float>> reference_tasks() {
+  return {{"cls", 0, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::FocalLoss{}.forward_backward(p, t, N, D, g, m); }},
+          {"z", 1, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::Masked<loss::MAE>{}.forward_backward(p, t, N, D, g, m); }}};
 }
 std::vector<train::DeviceTask> small_tasks() { return {train::DeviceTask::focal("cls", 0), train::DeviceTask::masked_mae("z", 1)}; }
 
@@ -125,9 +131,7 @@ TEST_CASE("DeviceTrainStep on the CPU matches train_step + optim::Adam", "[train
   manual_seed(5);
   Model<Small> a, b;
   b.load_state_dict(a.state_dict());
-  std::vector<train::Task<float>> tasks{
-      {"cls", 0, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::FocalLoss{}.forward_backward(p, t, N, D, g, m); }},
-      {"z", 1, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::Masked<loss::MAE>{}.forward_backward(p, t, N, D, g, m); }}};
+  const auto tasks = reference_tasks();
   optim::Adam<float> opt(Model<Small>::num_params, {.lr = 1e-2});
   train::StepWorkspace<Model<Small>> ws;
   train::DeviceTrainStep<Model<Small>> ds(b, small_tasks(), 16, {.adam = {.lr = 1e-2}});
@@ -258,19 +262,11 @@ TEST_CASE("DeviceTrainStep in TF32 and BF16: graph replay bit-identical to eager
 }
 
 namespace {
-using MultiNet = Net<Inputs<JoinConcat<0>, Branch<"spectrum", Shape<1, 24>, Conv1D<3, 5, 2>, ReLU, GlobalAvgPool1D>,
-                            Branch<"image", Shape<2, 4, 4>, Flatten, Dense<5>, Tanh>, Branch<"table", Shape<4>>>,
-                     Dense<6>, Tanh, Heads<Head<"cls", Dropout<0.2>, Dense<3>>, Head<"z", Dense<1>>>>;
+using MultiNet = galml_test::ThreeInputNet;
 train::Batch<float> multi_batch(int64_t N, uint64_t stream) {
   auto b = make_batch(N, stream);  // targets, masks (3 classes fit the focal head)
   Rng r(4, stream);
-  auto fill = [&](std::vector<int64_t> shape) {
-    Tensor<float> t(shape);
-    for (int64_t i = 0; i < t.numel(); ++i) t[i] = float(r.normal());
-    return t;
-  };
-  b.x = fill({N, 1, 24});
-  b.extra = {fill({N, 2, 4, 4}), fill({N, 4})};
+  galml_test::fill_three_inputs(b, N, r);
   return b;
 }
 }  // namespace
@@ -372,9 +368,7 @@ TEST_CASE("DeviceTrainStep clips the gradient norm like train_step (CPU backend)
   manual_seed(8);
   Model<Small> a, b;
   b.load_state_dict(a.state_dict());
-  std::vector<train::Task<float>> tasks{
-      {"cls", 0, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::FocalLoss{}.forward_backward(p, t, N, D, g, m); }},
-      {"z", 1, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::Masked<loss::MAE>{}.forward_backward(p, t, N, D, g, m); }}};
+  const auto tasks = reference_tasks();
   optim::Adam<float> opt(Model<Small>::num_params, {.lr = 1e-2});
   train::StepWorkspace<Model<Small>> ws;
   const double clip = 0.05;
@@ -474,9 +468,7 @@ TEST_CASE("DeviceTrainStep with frozen parameters matches train_step + optim::Ad
   manual_seed(12);
   Model<Small> a, b;
   b.load_state_dict(a.state_dict());
-  std::vector<train::Task<float>> tasks{
-      {"cls", 0, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::FocalLoss{}.forward_backward(p, t, N, D, g, m); }},
-      {"z", 1, [](const float* p, const float* t, int64_t N, int64_t D, float* g, const float* m) { return loss::Masked<loss::MAE>{}.forward_backward(p, t, N, D, g, m); }}};
+  const auto tasks = reference_tasks();
   optim::Adam<float> opt(Model<Small>::num_params, {.lr = 1e-2});
   train::StepWorkspace<Model<Small>> ws;
   train::DeviceTrainStep<Model<Small>> ds(b, small_tasks(), 16, {.adam = {.lr = 1e-2}});

@@ -4,17 +4,11 @@
 
 #include "galml/galml.hpp"
 #include "galml/testing/gradcheck.hpp"
+#include "support/three_input_net.hpp"
 
 using namespace galml;
+using galml_test::ThreeInputNet;
 
-namespace {
-using ThreeInputNet = Net<Inputs<JoinConcat<0>,
-                                 Branch<"spectrum", Shape<1, 24>, Conv1D<3, 5, 2>, ReLU, GlobalAvgPool1D>,
-                                 Branch<"image", Shape<2, 4, 4>, Flatten, Dense<5>, Tanh>,
-                                 Branch<"table", Shape<4>>>,
-                          Dense<6>, Tanh,
-                          Heads<Head<"cls", Dropout<0.2>, Dense<3>>, Head<"z", Dense<1>>>>;
-}
 
 TEST_CASE("three-input, two-head network: shapes, names and gradients", "[graph][gradcheck]") {
   using M = Model<ThreeInputNet, double>;

@@ -7,28 +7,18 @@
 
 #include "galml/galml.hpp"
 #include "galml/train/device_step.hpp"
+#include "support/three_input_net.hpp"
 
 using namespace galml;
+using galml_test::ThreeInputNet;
 
 namespace {
-using ThreeInputNet = Net<Inputs<JoinConcat<0>,
-                                 Branch<"spectrum", Shape<1, 24>, Conv1D<3, 5, 2>, ReLU, GlobalAvgPool1D>,
-                                 Branch<"image", Shape<2, 4, 4>, Flatten, Dense<5>, Tanh>,
-                                 Branch<"table", Shape<4>>>,
-                          Dense<6>, Tanh,
-                          Heads<Head<"cls", Dropout<0.2>, Dense<3>>, Head<"z", Dense<1>>>>;
 using M = Model<ThreeInputNet>;
 
 train::Batch<float> make_batch(int64_t N, uint64_t stream) {
   Rng r(3, stream);
   train::Batch<float> b;
-  auto fill = [&](std::vector<int64_t> shape) {
-    Tensor<float> t(shape);
-    for (int64_t i = 0; i < t.numel(); ++i) t[i] = float(r.normal());
-    return t;
-  };
-  b.x = fill({N, 1, 24});
-  b.extra = {fill({N, 2, 4, 4}), fill({N, 4})};
+  galml_test::fill_three_inputs(b, N, r);
   std::vector<float> cls(static_cast<size_t>(N)), z(static_cast<size_t>(N)), m(static_cast<size_t>(N));
   for (int64_t i = 0; i < N; ++i) { cls[size_t(i)] = float((i * 5 + int64_t(stream)) % 3); z[size_t(i)] = float(r.normal()); m[size_t(i)] = i % 3 ? 1.f : 0.f; }
   b.targets = {cls, z};
