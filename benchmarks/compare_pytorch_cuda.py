@@ -169,6 +169,31 @@ def infer_bench(mode, iters, dev, tf32=False, bf16=False):
     return iters * 1024 / timed(fn, iters)
 
 
+def print_ratios(galml_path, rows, groups):
+    """Ratios against galml's benchmark output (its "GALML <case> <samples/s>" lines): same-named cases,
+    then the best configuration of each side per (case prefix, precision) in `groups`, as BEST lines.
+    Shared with compare_pytorch_cuda_models.py."""
+    g = {}
+    for line in open(galml_path):
+        mm = re.match(r"GALML (.+?)\s+(\d+)\s*$", line)
+        if mm:
+            g[mm.group(1).strip()] = float(mm.group(2))
+    t = dict(rows)
+    w = max([len(n) for n in g] + [4])
+    print(f"\n{'case':<{w}s} {'galml/s':>10s} {'torch/s':>10s} {'galml/torch':>12s}")
+    for name, v in g.items():
+        if name in t:
+            print(f"{name:<{w}s} {v:10.0f} {t[name]:10.0f} {v / t[name]:12.2f}")
+    print()
+    for prefix, prec in groups:
+        def best(items):
+            return max(((v, n) for n, v in items if n.startswith(prefix) and f" {prec} " in n), default=None)
+        gb, tb = best(g.items()), best(rows)
+        if gb and tb:
+            print(f"BEST {prefix}{prec}: galml {gb[0]:.0f} ({gb[1][len(prefix):]}) vs torch {tb[0]:.0f} "
+                  f"({tb[1][len(prefix):]}): {gb[0] / tb[0]:.2f}x", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=60)
@@ -208,25 +233,8 @@ def main():
         add("inference b1024 FP32 compile(reduce-overhead)", lambda: infer_bench("compile", a.iters, dev))
         add("inference b1024 BF16 compile(reduce-overhead)", lambda: infer_bench("compile", a.iters, dev, tf32=True, bf16=True))
     if a.galml:
-        g = {}
-        for line in open(a.galml):
-            mm = re.match(r"GALML (.+?)\s+(\d+)\s*$", line)
-            if mm:
-                g[mm.group(1).strip()] = float(mm.group(2))
-        t = dict(rows)
-        print(f"\n{'case':<46s} {'galml/s':>10s} {'torch/s':>10s} {'galml/torch':>12s}")
-        for name, v in g.items():
-            if name in t:
-                print(f"{name:<46s} {v:10.0f} {t[name]:10.0f} {v / t[name]:12.2f}")
-        # Best configuration against best configuration, per task and precision (the issue's targets).
-        print()
-        for task in ("train step b128", "inference b1024"):
-            for prec in ("FP32", "TF32", "BF16"):
-                gb = max(((v, n) for n, v in g.items() if n.startswith(task) and f" {prec} " in n), default=None)
-                tb = max(((v, n) for n, v in rows if n.startswith(task) and f" {prec} " in n), default=None)
-                if gb and tb:
-                    print(f"BEST {task} {prec}: galml {gb[0]:.0f} ({gb[1][len(task) + 1:]}) vs torch {tb[0]:.0f} "
-                          f"({tb[1][len(task) + 1:]}): {gb[0] / tb[0]:.2f}x", flush=True)
+        print_ratios(a.galml, rows, [("train step b128 ", p) for p in ("FP32", "TF32", "BF16")] +
+                     [("inference b1024 ", p) for p in ("FP32", "TF32", "BF16")])
     return 0
 
 

@@ -11,7 +11,6 @@ benchmark's output), galml / PyTorch ratios and best-vs-best per model, task and
     python3 benchmarks/compare_pytorch_cuda_models.py --device cpu --quick   # smoke test without a GPU
 """
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -204,25 +203,8 @@ def main():
                     except Exception as e:  # keep going: report what failed
                         print(f"TORCH {label:<52s} failed: {type(e).__name__}: {str(e)[:160]}", flush=True)
     if a.galml:
-        g = {}
-        for line in open(a.galml):
-            mm = re.match(r"GALML (.+?)\s+(\d+)\s*$", line)
-            if mm:
-                g[mm.group(1).strip()] = float(mm.group(2))
-        t = dict(rows)
-        print(f"\n{'case':<52s} {'galml/s':>10s} {'torch/s':>10s} {'galml/torch':>12s}")
-        for name, v in g.items():
-            if name in t:
-                print(f"{name:<52s} {v:10.0f} {t[name]:10.0f} {v / t[name]:12.2f}")
-        print()
-        for model in ("gcsnet", "vit"):
-            for task in ("train", "inference"):
-                for prec in ("FP32", "BF16"):
-                    key = lambda n: n.startswith(f"{model} {task} ") and f" {prec} " in n
-                    gb = max(((v, n) for n, v in g.items() if key(n)), default=None)
-                    tb = max(((v, n) for n, v in rows if key(n)), default=None)
-                    if gb and tb:
-                        print(f"BEST {model} {task} {prec}: galml {gb[0]:.0f} vs torch {tb[0]:.0f} ({tb[1].split(prec + ' ')[-1]}): {gb[0] / tb[0]:.2f}x")
+        from compare_pytorch_cuda import print_ratios  # same folder: the shared ratio report
+        print_ratios(a.galml, rows, [(f"{m} {t} ", p) for m in ("gcsnet", "vit") for t in ("train", "inference") for p in ("FP32", "BF16")])
     return 0
 
 

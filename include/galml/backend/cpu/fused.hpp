@@ -14,6 +14,7 @@
 //     are skipped; every other element counts its own step, its bias correction from hyper {lr, β1, β2, wd}).
 //   clip_grad_norm: train::train_step's clipping (global L2 norm in double; when finite and > max_norm,
 //     g *= T(max_norm / (norm + 1e-6))); the norm goes to *norm_out (nullable).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -78,49 +79,48 @@ void adam_prepare(cpu, const double* hyper, int64_t* t, T* coef) {
   coef[3] = T(1 - lr * hyper[3]);
 }
 
+namespace fused_detail {
+// One Adam / AdamW element update with optim::Adam's arithmetic, given the step's bias-correction
+// scalars; adam_update (one global step) and adam_update_frozen (per-element steps) share it.
+template <class T>
+struct AdamElement {
+  T b1, b2, omb1, omb2, e, w, decay;
+  bool decoupled, ams, keras;
+  AdamElement(double beta1, double beta2, double eps, double wd, T decay_, int flags)
+      : b1(T(beta1)), b2(T(beta2)), omb1(T(1 - beta1)), omb2(T(1 - beta2)), e(T(eps)), w(T(wd)), decay(decay_),
+        decoupled(flags & adam_decoupled), ams(flags & adam_amsgrad), keras(flags & adam_keras_eps) {}
+  void operator()(T& p, T g, T& m, T& v, T* vmax, T step_size, T bc2_sqrt, T keras_step) const {
+    if (w != T(0)) {
+      if (decoupled) p *= decay;
+      else g = g + w * p;
+    }
+    m = b1 * m + omb1 * g;
+    v = b2 * v + omb2 * g * g;
+    T vv = v;
+    if (ams) vv = *vmax = std::max(*vmax, v);
+    if (keras) p -= keras_step * (m / (std::sqrt(vv) + e));
+    else p -= step_size * (m / (std::sqrt(vv) / bc2_sqrt + e));
+  }
+};
+}  // namespace fused_detail
+
 template <class T>
 void adam_update(cpu, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef, double beta1, double beta2, double eps, double wd,
                  int flags) {
-  const T b1 = T(beta1), b2 = T(beta2), omb1 = T(1 - beta1), omb2 = T(1 - beta2), e = T(eps), w = T(wd);
-  const T step_size = coef[0], bc2_sqrt = coef[1], keras_step = coef[2], decay = coef[3];
-  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
-  for (int64_t i = 0; i < n; ++i) {
-    T gi = g[i];
-    if (wd != 0) {
-      if (decoupled) p[i] *= decay;
-      else gi = gi + w * p[i];
-    }
-    m[i] = b1 * m[i] + omb1 * gi;
-    v[i] = b2 * v[i] + omb2 * gi * gi;
-    T vv = v[i];
-    if (ams) vv = vmax[i] = std::max(vmax[i], v[i]);
-    if (keras) p[i] -= keras_step * (m[i] / (std::sqrt(vv) + e));
-    else p[i] -= step_size * (m[i] / (std::sqrt(vv) / bc2_sqrt + e));
-  }
+  const fused_detail::AdamElement<T> step(beta1, beta2, eps, wd, coef[3], flags);
+  for (int64_t i = 0; i < n; ++i) step(p[i], g[i], m[i], v[i], vmax ? vmax + i : nullptr, coef[0], coef[1], coef[2]);
 }
 
 template <class T>
 void adam_update_frozen(cpu, T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const double* hyper, const uint8_t* frozen, int64_t* elem_steps,
                         double eps, int flags) {
-  const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], wd = hyper[3];
-  const T b1 = T(beta1), b2 = T(beta2), omb1 = T(1 - beta1), omb2 = T(1 - beta2), e = T(eps), w = T(wd), decay = T(1 - lr * wd);
-  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
+  const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2];
+  const fused_detail::AdamElement<T> step(beta1, beta2, eps, hyper[3], T(1 - lr * hyper[3]), flags);
   for (int64_t i = 0; i < n; ++i) {
     if (frozen[i]) continue;
     const int64_t t = ++elem_steps[i];
     const double bc1 = 1 - std::pow(beta1, double(t)), bc2 = 1 - std::pow(beta2, double(t));
-    const T step_size = T(lr / bc1), bc2_sqrt = T(std::sqrt(bc2)), keras_step = T(lr * std::sqrt(bc2) / bc1);
-    T gi = g[i];
-    if (wd != 0) {
-      if (decoupled) p[i] *= decay;
-      else gi = gi + w * p[i];
-    }
-    m[i] = b1 * m[i] + omb1 * gi;
-    v[i] = b2 * v[i] + omb2 * gi * gi;
-    T vv = v[i];
-    if (ams) vv = vmax[i] = std::max(vmax[i], v[i]);
-    if (keras) p[i] -= keras_step * (m[i] / (std::sqrt(vv) + e));
-    else p[i] -= step_size * (m[i] / (std::sqrt(vv) / bc2_sqrt + e));
+    step(p[i], g[i], m[i], v[i], vmax ? vmax + i : nullptr, T(lr / bc1), T(std::sqrt(bc2)), T(lr * std::sqrt(bc2) / bc1));
   }
 }
 

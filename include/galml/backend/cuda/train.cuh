@@ -181,62 +181,67 @@ template <class T> void adam_prepare(const double* hyper, int64_t* t, T* coef) {
 __device__ inline float d_sqrt(float v) { return sqrtf(v); }
 __device__ inline double d_sqrt(double v) { return sqrt(v); }
 
+// One Adam / AdamW element update (the CPU twin's arithmetic) given the step's bias-correction scalars;
+// the global-step kernel and the frozen-mask kernel share it.
+template <class T>
+struct AdamConsts {
+  T b1, b2, omb1, omb2, eps, wd, decay;
+  bool decoupled, ams, keras;
+};
+template <class T>
+__device__ inline void adam_element(const AdamConsts<T>& c, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v,
+                                    T* __restrict__ vmax, int64_t i, T step_size, T bc2_sqrt, T keras_step) {
+  T gi = g[i], pi = p[i];
+  if (c.wd != T(0)) {
+    if (c.decoupled) pi *= c.decay;
+    else gi = gi + c.wd * pi;
+  }
+  const T mi = c.b1 * m[i] + c.omb1 * gi;
+  const T vi = c.b2 * v[i] + c.omb2 * gi * gi;
+  m[i] = mi; v[i] = vi;
+  T vv = vi;
+  if (c.ams) { vv = vmax[i] > vi ? vmax[i] : vi; vmax[i] = vv; }
+  if (c.keras) pi -= keras_step * (mi / (d_sqrt(vv) + c.eps));
+  else pi -= step_size * (mi / (d_sqrt(vv) / bc2_sqrt + c.eps));
+  p[i] = pi;
+}
+template <class T>
+__host__ __device__ inline AdamConsts<T> adam_consts(double beta1, double beta2, double eps, double wd, int flags) {
+  return {T(beta1), T(beta2), T(1 - beta1), T(1 - beta2), T(eps), T(wd), T(0), bool(flags & adam_decoupled), bool(flags & adam_amsgrad),
+          bool(flags & adam_keras_eps)};
+}
+
 template <class T>
 __global__ void adam_update_kernel(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v, T* __restrict__ vmax,
-                                   int64_t n, const T* __restrict__ coef, T b1, T b2, T omb1, T omb2, T eps, T wd, int flags) {
-  const T step_size = coef[0], bc2_sqrt = coef[1], keras_step = coef[2], decay = coef[3];
-  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    T gi = g[i], pi = p[i];
-    if (wd != T(0)) {
-      if (decoupled) pi *= decay;
-      else gi = gi + wd * pi;
-    }
-    const T mi = b1 * m[i] + omb1 * gi;
-    const T vi = b2 * v[i] + omb2 * gi * gi;
-    m[i] = mi; v[i] = vi;
-    T vv = vi;
-    if (ams) { vv = vmax[i] > vi ? vmax[i] : vi; vmax[i] = vv; }
-    if (keras) pi -= keras_step * (mi / (d_sqrt(vv) + eps));
-    else pi -= step_size * (mi / (d_sqrt(vv) / bc2_sqrt + eps));
-    p[i] = pi;
-  }
+                                   int64_t n, const T* __restrict__ coef, AdamConsts<T> c) {
+  c.decay = coef[3];
+  const T step_size = coef[0], bc2_sqrt = coef[1], keras_step = coef[2];
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    adam_element(c, p, g, m, v, vmax, i, step_size, bc2_sqrt, keras_step);
 }
 template <class T>
 void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const T* coef, double beta1, double beta2, double eps, double wd, int flags) {
   if (n <= 0) return;
-  adam_update_kernel<T><<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(p, g, m, v, vmax, n, coef, T(beta1), T(beta2), T(1 - beta1),
-                                                                         T(1 - beta2), T(eps), T(wd), flags);
+  adam_update_kernel<T><<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(p, g, m, v, vmax, n, coef, adam_consts<T>(beta1, beta2, eps, wd, flags));
   GALML_CUDA_LAUNCHED();
 }
 
-// The frozen-mask variant: the CPU twin's arithmetic per element (own step count, own bias correction).
+// The frozen-mask variant: frozen elements skipped, every other element with its own step count and
+// bias correction from hyper {lr, beta1, beta2, weight_decay} (device doubles, so a graph sees changes).
 template <class T>
 __global__ void adam_update_frozen_kernel(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v, T* __restrict__ vmax,
                                           int64_t n, const double* __restrict__ hyper, const uint8_t* __restrict__ frozen,
                                           int64_t* __restrict__ elem_steps, T eps, int flags) {
-  const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], wdd = hyper[3];
-  const T b1 = T(beta1), b2 = T(beta2), omb1 = T(1 - beta1), omb2 = T(1 - beta2), wd = T(wdd), decay = T(1 - lr * wdd);
-  const bool decoupled = flags & adam_decoupled, ams = flags & adam_amsgrad, keras = flags & adam_keras_eps;
+  const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2];
+  AdamConsts<T> c = adam_consts<T>(beta1, beta2, double(eps), hyper[3], flags);
+  c.eps = eps;
+  c.decay = T(1 - lr * hyper[3]);
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     if (frozen[i]) continue;
     const int64_t t = elem_steps[i] + 1;
     elem_steps[i] = t;
     const double bc1 = 1 - pow(beta1, double(t)), bc2 = 1 - pow(beta2, double(t));
-    const T step_size = T(lr / bc1), bc2_sqrt = T(sqrt(bc2)), keras_step = T(lr * sqrt(bc2) / bc1);
-    T gi = g[i], pi = p[i];
-    if (wdd != 0) {
-      if (decoupled) pi *= decay;
-      else gi = gi + wd * pi;
-    }
-    const T mi = b1 * m[i] + omb1 * gi;
-    const T vi = b2 * v[i] + omb2 * gi * gi;
-    m[i] = mi; v[i] = vi;
-    T vv = vi;
-    if (ams) { vv = vmax[i] > vi ? vmax[i] : vi; vmax[i] = vv; }
-    if (keras) pi -= keras_step * (mi / (d_sqrt(vv) + eps));
-    else pi -= step_size * (mi / (d_sqrt(vv) / bc2_sqrt + eps));
-    p[i] = pi;
+    adam_element(c, p, g, m, v, vmax, i, T(lr / bc1), T(sqrt(bc2)), T(lr * sqrt(bc2) / bc1));
   }
 }
 template <class T>
