@@ -27,6 +27,8 @@
 #include "galml/train/trainer.hpp"
 #include "galml/report/atomic_write.hpp"
 #include "galml/train/device_step.hpp"
+// The CPU kernels are compiled once, in cpu_ops.cpp (see CMakeLists.txt): here they are only declared.
+#include "galml/backend/cpu/extern_float.hpp"
 
 namespace mtl {
 
