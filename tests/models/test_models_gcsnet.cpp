@@ -7,56 +7,12 @@
 #include <memory>
 
 #include "galml/models/gcsnet.hpp"
+#include "support/forward_backward.hpp"
 
 using namespace galml;
 using namespace galml::models;
 
-namespace {
-// Random inputs for every input of M, one train-mode forward, random output gradients on every head,
-// one backward. Checks output shapes [N, per-sample...], finiteness, and that gradients reach the
-// parameters, the first layer's included (dead ReLUs and dropout leave many exact zeros); with
-// expect_grads false every gradient must be exactly zero.
-template <class M>
-void forward_backward(M& m, bool expect_grads = true, int64_t N = 2) {
-  Rng rng(7);
-  const auto shapes = M::front_t::sample_shapes();
-  std::array<Tensor<float>, M::num_inputs> xs;
-  for (size_t k = 0; k < M::num_inputs; ++k) {
-    std::vector<int64_t> s{N};
-    s.insert(s.end(), shapes[k].begin(), shapes[k].end());
-    xs[k] = Tensor<float>::zeros(s);
-    for (int64_t i = 0; i < xs[k].numel(); ++i) xs[k][i] = float(rng.normal());
-  }
-  m.train();
-  if constexpr (M::multi_input) m.forward(xs);
-  else m.forward(xs[0]);
-  std::array<Tensor<float>, M::num_heads> dys;
-  std::array<const float*, M::num_heads> dy{};
-  for (size_t h = 0; h < M::num_heads; ++h) {
-    const auto& y = m.output(h);
-    REQUIRE(y.batch_size() == N);
-    CHECK(std::all_of(y.data(), y.data() + y.numel(), [](float v) { return std::isfinite(v); }));
-    dys[h] = Tensor<float>::zeros(y.shape());
-    for (int64_t i = 0; i < dys[h].numel(); ++i) dys[h][i] = float(rng.normal());
-    dy[h] = dys[h].data();
-  }
-  m.zero_grad();
-  m.backward(dy);
-  int64_t nonzero = 0;
-  int64_t nonfinite = 0;
-  for (int64_t i = 0; i < M::num_params; ++i) {
-    nonfinite += !std::isfinite(m.grads()[i]);
-    nonzero += m.grads()[i] != 0.0f;
-  }
-  CHECK(nonfinite == 0);
-  if (expect_grads) {
-    CHECK(nonzero > M::num_params / 5);
-    CHECK(std::any_of(m.grads(), m.grads() + 64, [](float g) { return g != 0.0f; }));
-  } else {
-    CHECK(nonzero == 0);
-  }
-}
-}  // namespace
+using galml::testing_support::forward_backward;
 
 namespace {
 // Encoder and fusion parameter counts of spec §3.2 (the arithmetic of its tables).

@@ -9,56 +9,12 @@
 #include <string>
 
 #include "galml/models/mmlforgalam.hpp"
+#include "support/forward_backward.hpp"
 
 using namespace galml;
 using namespace galml::models;
 
-namespace {
-// Random inputs for every input of M, one train-mode forward, random output gradients on every head,
-// one backward. Checks output shapes [N, per-sample...], finiteness, and that gradients reach the
-// parameters, the first layer's included (dead ReLUs and dropout leave many exact zeros); with
-// expect_grads false every gradient must be exactly zero.
-template <class M>
-void forward_backward(M& m, bool expect_grads = true, int64_t N = 2) {
-  Rng rng(7);
-  const auto shapes = M::front_t::sample_shapes();
-  std::array<Tensor<float>, M::num_inputs> xs;
-  for (size_t k = 0; k < M::num_inputs; ++k) {
-    std::vector<int64_t> s{N};
-    s.insert(s.end(), shapes[k].begin(), shapes[k].end());
-    xs[k] = Tensor<float>::zeros(s);
-    for (int64_t i = 0; i < xs[k].numel(); ++i) xs[k][i] = float(rng.uniform());  // min-max scaled inputs are in [0, 1]
-  }
-  m.train();
-  if constexpr (M::multi_input) m.forward(xs);
-  else m.forward(xs[0]);
-  std::array<Tensor<float>, M::num_heads> dys;
-  std::array<const float*, M::num_heads> dy{};
-  for (size_t h = 0; h < M::num_heads; ++h) {
-    const auto& y = m.output(h);
-    REQUIRE(y.batch_size() == N);
-    CHECK(std::all_of(y.data(), y.data() + y.numel(), [](float v) { return std::isfinite(v); }));
-    dys[h] = Tensor<float>::zeros(y.shape());
-    for (int64_t i = 0; i < dys[h].numel(); ++i) dys[h][i] = float(rng.normal());
-    dy[h] = dys[h].data();
-  }
-  m.zero_grad();
-  m.backward(dy);
-  int64_t nonzero = 0;
-  int64_t nonfinite = 0;
-  for (int64_t i = 0; i < M::num_params; ++i) {
-    nonfinite += !std::isfinite(m.grads()[i]);
-    nonzero += m.grads()[i] != 0.0f;
-  }
-  CHECK(nonfinite == 0);
-  if (expect_grads) {
-    CHECK(nonzero > M::num_params / 5);
-    CHECK(std::any_of(m.grads(), m.grads() + 64, [](float g) { return g != 0.0f; }));
-  } else {
-    CHECK(nonzero == 0);
-  }
-}
-}  // namespace
+using galml::testing_support::forward_backward;
 
 TEST_CASE("MMLforGalAM M1: 36,907,229 parameters, (2) prediction and 1024-d F_spec_real", "[models][mmlforgalam]") {
   using M = Model<MMLforGalAM_M1>;
@@ -78,7 +34,7 @@ TEST_CASE("MMLforGalAM M1: 36,907,229 parameters, (2) prediction and 1024-d F_sp
     REQUIRE(it != info.end());
     CHECK(it->shape.size() == 3);
   }
-  forward_backward(m);
+  forward_backward(m, true, 2, galml::testing_support::InputDist::uniform);
   CHECK(m.output("y").shape() == std::vector<int64_t>{2, 2});
   CHECK(m.output("feature").shape() == std::vector<int64_t>{2, 1024});
   const float* f = m.output("feature").data();
@@ -97,7 +53,7 @@ TEST_CASE("MMLforGalAM M2: 10,876,224 parameters, 1024-d F_spec_sim", "[models][
   STATIC_REQUIRE(Model<MMLforGalAM_M2<64>>::num_params == 388416 + (2 * 2 * 256) * 1024 + 1024 + 1024 * 1024 + 1024);
   STATIC_REQUIRE(Model<MMLforGalAM_M2<128, 1>>::num_params == 10876224 - 2 * 32 * 9);
   M m(Init::glorot_uniform);
-  forward_backward(m);
+  forward_backward(m, true, 2, galml::testing_support::InputDist::uniform);
   CHECK(m.output().shape() == std::vector<int64_t>{2, 1024});
 }
 
@@ -117,7 +73,7 @@ TEST_CASE("MMLforGalAM M3: 37,612,802 parameters, (2) prediction and 1024-d F_im
     REQUIRE(it != info.end());
     CHECK(it->shape.size() == 4);
   }
-  forward_backward(m);
+  forward_backward(m, true, 2, galml::testing_support::InputDist::uniform);
   CHECK(m.output("y").shape() == std::vector<int64_t>{2, 2});
   CHECK(m.output("feature").shape() == std::vector<int64_t>{2, 1024});
 }
@@ -128,7 +84,7 @@ TEST_CASE("MMLforGalAM M4 MLP: 4,788,098 parameters", "[models][mmlforgalam]") {
   STATIC_REQUIRE(M::num_params == 2099200 + 2098176 + 524800 + 65664 + 258);
   STATIC_REQUIRE(M::num_params == 4788098);
   M m(Init::glorot_uniform);
-  forward_backward(m);
+  forward_backward(m, true, 2, galml::testing_support::InputDist::uniform);
   CHECK(m.output().shape() == std::vector<int64_t>{2, 2});
 }
 
@@ -207,7 +163,7 @@ TEST_CASE("MMLforGalAM M4 fusion, reference frozen_random mode: fixed, seeded, n
   int64_t frozen = 0;
   for (auto r : ranges) frozen += r.size;
   CHECK(frozen == F::num_params);
-  forward_backward(*a, /*expect_grads=*/false);
+  forward_backward(*a, /*expect_grads=*/false, 2, galml::testing_support::InputDist::uniform);
   CHECK(a->output().shape() == std::vector<int64_t>{2, 1024});
 }
 
