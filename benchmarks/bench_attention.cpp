@@ -62,12 +62,4 @@ BENCHMARK(BM_train<Gated>)->Name("gated_hadamard_t65_d128_h4/train")->Arg(64)->U
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int threads = galml_bench::apply_threads(argc, argv);
-  benchmark::AddCustomContext("galml_threads", std::to_string(threads));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return galml_bench::run(argc, argv); }

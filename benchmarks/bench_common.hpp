@@ -1,6 +1,9 @@
 #pragma once
 // Shared by the galml benchmarks: thread count from --threads=N (or --threads N), else the
-// GALML_NUM_THREADS environment variable (galml's own default), and deterministic random inputs.
+// GALML_NUM_THREADS environment variable (galml's own default), deterministic random inputs, and the
+// programs' main (run()).
+#include <benchmark/benchmark.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -33,6 +36,18 @@ inline galml::Tensor<float> random_tensor(std::vector<int64_t> shape, uint64_t s
   galml::Rng rng(seed);
   for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = float(rng.normal());
   return t;
+}
+
+// The whole main() of a Google Benchmark program: --threads, then Google Benchmark's own flags; the
+// thread count is recorded in the output's context.
+inline int run(int argc, char** argv) {
+  const int threads = apply_threads(argc, argv);
+  benchmark::AddCustomContext("galml_threads", std::to_string(threads));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace galml_bench

@@ -58,12 +58,4 @@ BENCHMARK(BM_conv2d_train<true>)->Name("conv2d_m3_first/train_dx")->Arg(16)->Uni
 BENCHMARK(BM_conv2d_forward)->Name("conv2d_m3_first/forward")->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int threads = galml_bench::apply_threads(argc, argv);
-  benchmark::AddCustomContext("galml_threads", std::to_string(threads));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return galml_bench::run(argc, argv); }

@@ -157,12 +157,4 @@ BENCHMARK(BM_forward<Conv_256x59_256>)->Name("Conv_256x59_256/forward")->Arg(1)-
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int threads = galml_bench::apply_threads(argc, argv);
-  benchmark::AddCustomContext("galml_threads", std::to_string(threads));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return galml_bench::run(argc, argv); }

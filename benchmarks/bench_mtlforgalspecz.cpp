@@ -70,12 +70,4 @@ BENCHMARK(BM_inference)->Name("infer")->Arg(1)->Arg(64)->Arg(256)->Arg(1024)->Un
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int threads = galml_bench::apply_threads(argc, argv);
-  benchmark::AddCustomContext("galml_threads", std::to_string(threads));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return galml_bench::run(argc, argv); }
