@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "galml/core/error.hpp"
@@ -81,6 +82,36 @@ template <class Loss, class T>
 inline T reduce(const Loss& loss, const T* pred, const T* target, int64_t N, int64_t D, T* grad, const T* mask) {
   return reduce_with(loss, loss.denominator(target, N, D, mask), pred, target, N, D, grad, mask);
 }
+
+// The body MAE and MSE share: the mean over the kept rows' N×D entries of an elementwise loss of
+// r = pred - target. Elem provides kName and value_grad(r, scale) -> {loss, scale·∂loss/∂pred}.
+template <class Elem>
+struct ElementwiseMean {
+  template <class T>
+  T forward_backward(const T* pred, const T* target, int64_t N, int64_t D, ptr<T> grad = nullptr, cptr<T> mask = nullptr) const {
+    check_shape(N, D, Elem::kName);
+    return reduce(*this, pred, target, N, D, grad, mask);
+  }
+  double row_unit(int64_t D) const { return double(D); }
+  template <class T> double denominator(const T*, int64_t N, int64_t D, const T* mask) const {
+    return double(kept_rows(mask, N)) * double(D);
+  }
+  template <class T>
+  double accumulate(const T* pred, const T* target, int64_t N, int64_t D, T* grad, const T* mask, double scale) const {
+    double total = 0;
+    for (int64_t i = 0; i < N; ++i) {
+      const bool k = kept(mask, i);
+      for (int64_t d = 0; d < D; ++d) {
+        const int64_t j = i * D + d;
+        if (!k) { if (grad) grad[j] = T(0); continue; }  // never read a dropped row's target
+        const auto [v, g] = Elem::value_grad(double(pred[j]) - double(target[j]), scale);
+        total += v;
+        if (grad) grad[j] = static_cast<T>(g);
+      }
+    }
+    return total;
+  }
+};
 
 }  // namespace detail
 }  // namespace galml::loss

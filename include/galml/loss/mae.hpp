@@ -6,33 +6,9 @@
 
 namespace galml::loss {
 
-struct MAE {
-  template <class T>
-  T forward_backward(const T* pred, const T* target, int64_t N, int64_t D, detail::ptr<T> grad = nullptr,
-                     detail::cptr<T> mask = nullptr) const {
-    detail::check_shape(N, D, "MAE");
-    return detail::reduce(*this, pred, target, N, D, grad, mask);
-  }
-
-  double row_unit(int64_t D) const { return double(D); }
-  template <class T> double denominator(const T*, int64_t N, int64_t D, const T* mask) const {
-    return double(detail::kept_rows(mask, N)) * double(D);
-  }
-  template <class T>
-  double accumulate(const T* pred, const T* target, int64_t N, int64_t D, T* grad, const T* mask, double scale) const {
-    double total = 0;
-    for (int64_t i = 0; i < N; ++i) {
-      const bool k = detail::kept(mask, i);
-      for (int64_t d = 0; d < D; ++d) {
-        const int64_t j = i * D + d;
-        if (!k) { if (grad) grad[j] = T(0); continue; }  // never read a dropped row's target
-        const double r = double(pred[j]) - double(target[j]);
-        total += std::abs(r);
-        if (grad) grad[j] = static_cast<T>(r > 0 ? scale : r < 0 ? -scale : 0.0);
-      }
-    }
-    return total;
-  }
+struct MAE : detail::ElementwiseMean<MAE> {
+  static constexpr const char* kName = "MAE";
+  static std::pair<double, double> value_grad(double r, double scale) { return {std::abs(r), r > 0 ? scale : r < 0 ? -scale : 0.0}; }
 };
 
 }  // namespace galml::loss
