@@ -73,7 +73,7 @@ class GalmlConan(ConanFile):
     def requirements(self):
         # Headers of galml include Eigen's (and users' code includes galml's), so they are transitive.
         self.requires("eigen/3.4.0", transitive_headers=True)
-        # No galml header includes xtensor today; it is listed for the xtensor interop planned for io/.
+        # galml/core/xtensor.hpp (opt-in interop) includes xtensor.
         self.requires("xtensor/[>=0.24.0 <0.25]", transitive_headers=True)
         # metrics/, report/json.hpp and io/safetensors.hpp include <nlohmann/json.hpp>.
         self.requires("nlohmann_json/[>=3.11.2 <4]", transitive_headers=True)

@@ -161,3 +161,19 @@ TEST_CASE("Same seed gives the same initialisation and outputs on any thread cou
   CHECK(a == b);
   CHECK(a == c);
 }
+
+TEST_CASE("A batch of the wrong shape is refused with the input's name and both shapes", "[core][errors]") {
+  using N = Net<Input<"spectrum", 2, 30>, Conv1D<4, 3>, ReLU, GlobalAvgPool1D, Dense<3>>;
+  Model<N> m;
+  m.eval();
+  Tensor<float> ok({5, 2, 30});
+  ok.fill(0.5f);
+  REQUIRE_NOTHROW(m.forward(ok));
+  CHECK(m.output(0).shape(0) == 5);
+  Tensor<float> flat({5, 60});  // wrong rank
+  REQUIRE_THROWS_WITH(m.forward(flat), Catch::Contains("input 'spectrum': expected shape [N](2x30), got [5, 60]"));
+  Tensor<float> swapped({5, 30, 2});  // right rank, wrong per-sample dims
+  REQUIRE_THROWS_WITH(m.forward(swapped), Catch::Contains("input 'spectrum': expected per-sample shape (2x30), got [5, 30, 2]"));
+  Tensor<float> empty({0, 2, 30});
+  REQUIRE_THROWS_WITH(m.forward(empty), Catch::Contains("input 'spectrum': empty batch"));
+}

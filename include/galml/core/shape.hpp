@@ -18,8 +18,10 @@ struct Shape {
   template <int I> static constexpr int dim = std::get<I>(std::tuple{D...});
   static std::string str() {
     std::string s = "(";
-    int i = 0;
-    ((s += (i++ ? "x" : "") + std::to_string(D)), ...);
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (i) s += 'x';
+      s += std::to_string(dims[i]);
+    }
     return s + ")";
   }
 };

@@ -53,7 +53,10 @@ class Tensor {
   bool empty() const { return numel() == 0; }
   std::string shape_str() const {
     std::string s = "[";
-    for (size_t i = 0; i < shape_.size(); ++i) s += (i ? ", " : "") + std::to_string(shape_[i]);
+    for (size_t i = 0; i < shape_.size(); ++i) {
+      if (i) s += ", ";
+      s += std::to_string(shape_[i]);
+    }
     return s + "]";
   }
 

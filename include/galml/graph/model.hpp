@@ -352,10 +352,19 @@ class Model {
   }
   void check_input(const Tensor<T, B>& x, size_t k) const {
     const auto want = front_t::sample_shapes()[k];
-    std::string ws = "("; for (size_t i = 0; i < want.size(); ++i) ws += (i ? "x" : "") + std::to_string(want[i]); ws += ")";
-    GALML_CHECK(x.rank() == int(want.size()) + 1, "input '", front_t::names[k], "': expected shape [N]", ws, ", got ", x.shape_str());
-    for (size_t i = 0; i < want.size(); ++i)
-      GALML_CHECK(x.shape(int(i) + 1) == want[i], "input '", front_t::names[k], "': expected per-sample shape ", ws, ", got ", x.shape_str());
+    const bool rank_ok = x.rank() == int(want.size()) + 1;
+    bool dims_ok = rank_ok;
+    for (size_t i = 0; dims_ok && i < want.size(); ++i) dims_ok = x.shape(int(i) + 1) == want[i];
+    if (!dims_ok) {  // the message is built only on failure (this runs on every forward)
+      std::string ws = "(";
+      for (size_t i = 0; i < want.size(); ++i) {
+        if (i) ws += 'x';
+        ws += std::to_string(want[i]);
+      }
+      ws += ')';
+      GALML_CHECK(rank_ok, "input '", front_t::names[k], "': expected shape [N]", ws, ", got ", x.shape_str());
+      throw Error(detail::cat("input '", front_t::names[k], "': expected per-sample shape ", ws, ", got ", x.shape_str()));
+    }
     GALML_CHECK(x.batch_size() > 0, "input '", front_t::names[k], "': empty batch");
   }
   void bind_all() {

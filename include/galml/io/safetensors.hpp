@@ -226,7 +226,10 @@ struct SafetensorsImportOptions {
 namespace detail {
 inline std::string shape_to_string(const std::vector<int64_t>& s) {
   std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) r += ", ";
+    r += std::to_string(s[i]);
+  }
   return r + "]";
 }
 inline std::vector<int64_t> squeeze_ones(std::vector<int64_t> s) { std::erase(s, int64_t(1)); return s; }

@@ -50,10 +50,16 @@ class CsvTable {
   }
   std::string str() const {
     std::string o;
-    for (std::size_t i = 0; i < header_.size(); ++i) o += (i ? "," : "") + quote(header_[i]);
+    for (std::size_t i = 0; i < header_.size(); ++i) {
+      if (i) o += ',';
+      o += quote(header_[i]);
+    }
     o += "\n";
     for (const auto& r : rows_) {
-      for (std::size_t i = 0; i < r.size(); ++i) o += (i ? "," : "") + cell_text(r[i]);
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        if (i) o += ',';
+        o += cell_text(r[i]);
+      }
       o += "\n";
     }
     return o;

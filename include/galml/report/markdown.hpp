@@ -25,7 +25,11 @@ class MarkdownReport {
   MarkdownReport& paragraph(const std::string& text) { blocks_.push_back(Text{text}); return *this; }
   MarkdownReport& bullets(const std::vector<std::string>& items) {
     std::string s;
-    for (const auto& it : items) s += (s.empty() ? "" : "\n") + ("- " + one_line(it));
+    for (const auto& it : items) {
+      if (!s.empty()) s += '\n';
+      s += "- ";
+      s += one_line(it);
+    }
     blocks_.push_back(Text{s});
     return *this;
   }
@@ -64,7 +68,11 @@ class MarkdownReport {
     std::string out;
     for (std::size_t r = 0; r < all.size(); ++r) {
       out += "|";
-      for (std::size_t c = 0; c < all[r].size(); ++c) out += " " + pad(all[r][c], c) + " |";
+      for (std::size_t c = 0; c < all[r].size(); ++c) {
+        out += ' ';
+        out += pad(all[r][c], c);
+        out += " |";
+      }
       out += "\n";
       if (r == 0) {
         out += "|";
