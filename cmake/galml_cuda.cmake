@@ -2,7 +2,9 @@
 # CMakeLists.txt inside if(GALML_WITH_CUDA), after enable_language(CUDA) and find_package(CUDAToolkit).
 # Kernels are compiled here once (for CMAKE_CUDA_ARCHITECTURES, 90 by default); host code that links
 # galml::cuda includes only host headers and never needs nvcc.
-add_library(galml_cuda STATIC ${PROJECT_SOURCE_DIR}/src/cuda/galml_cuda.cu)
+# Three translation units (the Conv1D kernels are most of nvcc's work), compiled in parallel.
+add_library(galml_cuda STATIC ${PROJECT_SOURCE_DIR}/src/cuda/galml_cuda.cu ${PROJECT_SOURCE_DIR}/src/cuda/conv1d_direct.cu
+                              ${PROJECT_SOURCE_DIR}/src/cuda/conv1d_tc.cu)
 add_library(galml::cuda ALIAS galml_cuda)
 target_include_directories(galml_cuda PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>

@@ -1,6 +1,10 @@
 // The compiled part of the CUDA backend (target galml_cuda / galml::cuda): every kernel is built once
-// here, for float and double, so code using the backend compiles with the host compiler alone.
+// here, for float and double, so code using the backend compiles with the host compiler alone. The
+// Conv1D direct and tensor-core kernels, most of nvcc's work, are in conv1d_direct.cu and conv1d_tc.cu
+// (compiled in parallel with this file); here only their entry points are declared.
 #define GALML_CUDA_BUILDING_LIBRARY 1
+#define GALML_CUDA_CONV_DIRECT_ELSEWHERE 1
+#define GALML_CUDA_CONV_TC_ELSEWHERE 1
 #include "galml/backend/cuda/attention.cuh"
 #include "galml/backend/cuda/conv1d.cuh"
 #include "galml/backend/cuda/conv2d.cuh"

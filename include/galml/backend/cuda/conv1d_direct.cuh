@@ -190,7 +190,9 @@ void launch_fwd_mask(const FwdArgs& a, dim3 grid) {
 }
 
 // Tile shapes (BO x BL, 128 threads each): the one with the least padding waste for (cout, lout),
-// the wider-channel one on ties (more reuse of each loaded input value).
+// the wider-channel one on ties (more reuse of each loaded input value). (Only where the entry points
+// are defined: nvcc compiles every kernel a non-template function's body names, even an unused one.)
+#if !defined(GALML_CUDA_CONV_DIRECT_ELSEWHERE)
 inline void launch_fwd(const FwdArgs& a) {
   struct Cfg { int bo, bl; };
   constexpr Cfg cfgs[] = {{128, 64}, {64, 128}, {32, 256}, {16, 512}};
@@ -210,6 +212,7 @@ inline void launch_fwd(const FwdArgs& a) {
   }
   GALML_CUDA_LAUNCHED();
 }
+#endif
 
 // ---- weight and bias gradients ----
 inline constexpr int kWThreads = 256;
@@ -362,7 +365,9 @@ __global__ void __launch_bounds__(kWThreads) wgrad_kernel(WgradArgs a) {
   }
 }
 
-// out[i] += sum_{s < S} part[s * n + i], s ascending.
+// out[i] += sum_{s < S} part[s * n + i], s ascending. (A template only so that it is compiled in the
+// translation units that launch it: src/cuda/conv1d_direct.cu and conv1d_tc.cu.)
+template <int = 0>
 __global__ void sum_partials_kernel(const float* __restrict__ part, float* __restrict__ out, int64_t n, int S) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     float s = 0.f;
@@ -416,14 +421,23 @@ inline bool conv_direct_ok(const ConvDims& d) {
   return direct_kernels_supported() && d.K == direct_conv::kK && d.stride == 1 && d.pad <= 2 && d.cin <= INT_MAX && d.L <= INT_MAX && d.cout <= INT_MAX;
 }
 
-inline void conv1d_direct_forward(const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
+// The entry points. Their definitions (which instantiate every kernel above) are compiled in one
+// translation unit, src/cuda/conv1d_direct.cu; the library's other units define
+// GALML_CUDA_CONV_DIRECT_ELSEWHERE and see only these declarations, so nvcc compiles the kernels once
+// and the library's files build in parallel.
+void conv1d_direct_forward(const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu);
+// mask (nullable): the fused ReLU's output y; dy counts only where y > 0. dw/db accumulate, dx is set.
+void conv1d_direct_backward(const float* x, const float* w, const float* mask, const float* dy, float* dx, float* dw, float* db,
+                            int64_t N, const ConvDims& d);
+
+#if !defined(GALML_CUDA_CONV_DIRECT_ELSEWHERE)
+void conv1d_direct_forward(const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
   direct_conv::FwdArgs a{x, w, b, nullptr, y, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), false, relu};
   direct_conv::launch_fwd(a);
 }
 
-// mask (nullable): the fused ReLU's output y; dy counts only where y > 0. dw/db accumulate, dx is set.
-inline void conv1d_direct_backward(const float* x, const float* w, const float* mask, const float* dy, float* dx, float* dw, float* db,
-                                   int64_t N, const ConvDims& d) {
+void conv1d_direct_backward(const float* x, const float* w, const float* mask, const float* dy, float* dx, float* dw, float* db,
+                            int64_t N, const ConvDims& d) {
   using namespace direct_conv;
   if (dx) {
     FwdArgs a{dy, w, nullptr, mask, dx, N, int(d.cout), int(d.lout), int(d.cin), int(d.L), int(kK - 1 - d.pad), true, false};
@@ -458,13 +472,15 @@ inline void conv1d_direct_backward(const float* x, const float* w, const float* 
   }
   GALML_CUDA_LAUNCHED();
   if (dw) {
-    sum_partials_kernel<<<grid_for(wsz), kThreads, 0, cuda_rt::stream()>>>(part.get(), dw, wsz, int(groups));
+    sum_partials_kernel<0><<<grid_for(wsz), kThreads, 0, cuda_rt::stream()>>>(part.get(), dw, wsz, int(groups));
     GALML_CUDA_LAUNCHED();
   }
   if (db) {
-    sum_partials_kernel<<<grid_for(d.cout), kThreads, 0, cuda_rt::stream()>>>(part_b.get(), db, d.cout, int(groups));
+    sum_partials_kernel<0><<<grid_for(d.cout), kThreads, 0, cuda_rt::stream()>>>(part_b.get(), db, d.cout, int(groups));
     GALML_CUDA_LAUNCHED();
   }
 }
+
+#endif  // GALML_CUDA_CONV_DIRECT_ELSEWHERE
 
 }  // namespace galml::cuda_kernels

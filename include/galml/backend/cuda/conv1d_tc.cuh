@@ -516,17 +516,28 @@ void launch_wgrad_cfg(const direct_conv::WgradArgs& a, dim3 grid) {
 
 namespace galml::cuda_kernels {
 
+// dW/db on the tensor cores only for >= tc_wgrad_min_flag() input and output channels (default 32;
+// smaller ones leave most of the 64 x 64 tile empty: conv1d.cuh uses the FP32 kernel).
+inline int& tc_wgrad_min_flag() { static int v = 32; return v; }  // cuda_rt::set_tc_wgrad_min_channels
+inline bool tc_wgrad_ok(const ConvDims& d) { return d.cin >= tc_wgrad_min_flag() && d.cout >= tc_wgrad_min_flag(); }
+
+// The entry points; as in conv1d_direct.cuh, their definitions (which instantiate the kernels) are
+// compiled in one translation unit, src/cuda/conv1d_tc.cu, and the other library units define
+// GALML_CUDA_CONV_TC_ELSEWHERE.
 // bf16: BF16 operands, else TF32. relu: fused into the store.
-inline void conv1d_tc_forward(bool bf16, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
+void conv1d_tc_forward(bool bf16, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu);
+// dW += , db += (both nullable) on the tensor cores; mask as in conv1d_tc_input_grad.
+void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d);
+// dx = conv_transpose(dy masked by y > 0 when mask is given).
+void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d);
+
+#if !defined(GALML_CUDA_CONV_TC_ELSEWHERE)
+void conv1d_tc_forward(bool bf16, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
   direct_conv::FwdArgs a{x, w, b, nullptr, y, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), false, relu};
   if (bf16) tc_conv::launch<true>(a);
   else tc_conv::launch<false>(a);
 }
-// dW += , db += (both nullable) on the tensor cores; mask as in conv1d_tc_input_grad. For >= 32 input and
-// output channels (smaller ones leave most of the 64 x 64 tile empty: conv1d.cuh uses the FP32 kernel).
-inline int& tc_wgrad_min_flag() { static int v = 32; return v; }  // cuda_rt::set_tc_wgrad_min_channels
-inline bool tc_wgrad_ok(const ConvDims& d) { return d.cin >= tc_wgrad_min_flag() && d.cout >= tc_wgrad_min_flag(); }
-inline void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d) {
+void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d) {
   if (!dw && !db) return;
   const int64_t tiles = ((d.cout + 63) / 64) * ((d.cin + 63) / 64);
   static const int64_t want = [] {
@@ -549,19 +560,20 @@ inline void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, 
   else { if (mask) tc_conv::launch_wgrad_cfg<false, true>(a, grid); else tc_conv::launch_wgrad_cfg<false, false>(a, grid); }
   GALML_CUDA_LAUNCHED();
   if (dw) {
-    direct_conv::sum_partials_kernel<<<grid_for(wsz), kThreads, 0, cuda_rt::stream()>>>(part.get(), dw, wsz, int(groups));
+    direct_conv::sum_partials_kernel<0><<<grid_for(wsz), kThreads, 0, cuda_rt::stream()>>>(part.get(), dw, wsz, int(groups));
     GALML_CUDA_LAUNCHED();
   }
   if (db) {
-    direct_conv::sum_partials_kernel<<<grid_for(d.cout), kThreads, 0, cuda_rt::stream()>>>(part_b.get(), db, d.cout, int(groups));
+    direct_conv::sum_partials_kernel<0><<<grid_for(d.cout), kThreads, 0, cuda_rt::stream()>>>(part_b.get(), db, d.cout, int(groups));
     GALML_CUDA_LAUNCHED();
   }
 }
-// dx = conv_transpose(dy masked by y > 0 when mask is given).
-inline void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d) {
+void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d) {
   direct_conv::FwdArgs a{dy, w, nullptr, mask, dx, N, int(d.cout), int(d.lout), int(d.cin), int(d.L), int(direct_conv::kK - 1 - d.pad), true, false};
   if (bf16) tc_conv::launch<true>(a);
   else tc_conv::launch<false>(a);
 }
+
+#endif  // GALML_CUDA_CONV_TC_ELSEWHERE
 
 }  // namespace galml::cuda_kernels
