@@ -365,16 +365,9 @@ __global__ void __launch_bounds__(kWThreads) wgrad_kernel(WgradArgs a) {
   }
 }
 
-// out[i] += sum_{s < S} part[s * n + i], s ascending. (A template only so that it is compiled in the
-// translation units that launch it: src/cuda/conv1d_direct.cu and conv1d_tc.cu.)
-template <int = 0>
-__global__ void sum_partials_kernel(const float* __restrict__ part, float* __restrict__ out, int64_t n, int S) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    float s = 0.f;
-    for (int q = 0; q < S; ++q) s += part[int64_t(q) * n + i];
-    out[i] += s;
-  }
-}
+// out[i] += sum_{s < S} part[s * n + i], s ascending, on the stream (the split-K partials of the FP32
+// and tensor-core weight-gradient kernels). Defined with the entry points below, in one unit.
+void sum_partials(const float* part, float* out, int64_t n, int S);
 
 inline int ch_tile(int c) { return c <= 4 ? 4 : c <= 16 ? 16 : c <= 32 ? 32 : 64; }
 
@@ -431,6 +424,20 @@ void conv1d_direct_backward(const float* x, const float* w, const float* mask, c
                             int64_t N, const ConvDims& d);
 
 #if !defined(GALML_CUDA_CONV_DIRECT_ELSEWHERE)
+namespace direct_conv {
+__global__ void sum_partials_kernel(const float* __restrict__ part, float* __restrict__ out, int64_t n, int S) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    float s = 0.f;
+    for (int q = 0; q < S; ++q) s += part[int64_t(q) * n + i];
+    out[i] += s;
+  }
+}
+void sum_partials(const float* part, float* out, int64_t n, int S) {
+  sum_partials_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(part, out, n, S);
+  GALML_CUDA_LAUNCHED();
+}
+}  // namespace direct_conv
+
 void conv1d_direct_forward(const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
   direct_conv::FwdArgs a{x, w, b, nullptr, y, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), false, relu};
   direct_conv::launch_fwd(a);
@@ -471,14 +478,8 @@ void conv1d_direct_backward(const float* x, const float* w, const float* mask, c
     default: launch_wgrad_bc<64>(bc, a, grid); break;
   }
   GALML_CUDA_LAUNCHED();
-  if (dw) {
-    sum_partials_kernel<0><<<grid_for(wsz), kThreads, 0, cuda_rt::stream()>>>(part.get(), dw, wsz, int(groups));
-    GALML_CUDA_LAUNCHED();
-  }
-  if (db) {
-    sum_partials_kernel<0><<<grid_for(d.cout), kThreads, 0, cuda_rt::stream()>>>(part_b.get(), db, d.cout, int(groups));
-    GALML_CUDA_LAUNCHED();
-  }
+  if (dw) sum_partials(part.get(), dw, wsz, int(groups));
+  if (db) sum_partials(part_b.get(), db, d.cout, int(groups));
 }
 
 #endif  // GALML_CUDA_CONV_DIRECT_ELSEWHERE

@@ -324,7 +324,7 @@ void launch(const FwdArgs& a) {
 // channels, K = positions. A block owns 64 x 64 channels (4 warps, 32 x 32 each) and a run of consecutive
 // (sample, 32-position chunk) pairs; the dy fragment of a k-step serves all three taps (the x tile is read
 // at three shifts). Bias sums come from the unrounded dy values of the A fragments (FP32). Partials per
-// group, summed in group order by sum_partials_kernel, as in the FP32 kernel: deterministic.
+// group, summed in group order by direct_conv::sum_partials, as in the FP32 kernel: deterministic.
 inline constexpr int kTP = 32;  // positions per stage
 
 template <bool BF, bool MASK, bool VEC> struct TcWTile {
@@ -559,14 +559,8 @@ void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const f
   if (bf16) { if (mask) tc_conv::launch_wgrad_cfg<true, true>(a, grid); else tc_conv::launch_wgrad_cfg<true, false>(a, grid); }
   else { if (mask) tc_conv::launch_wgrad_cfg<false, true>(a, grid); else tc_conv::launch_wgrad_cfg<false, false>(a, grid); }
   GALML_CUDA_LAUNCHED();
-  if (dw) {
-    direct_conv::sum_partials_kernel<0><<<grid_for(wsz), kThreads, 0, cuda_rt::stream()>>>(part.get(), dw, wsz, int(groups));
-    GALML_CUDA_LAUNCHED();
-  }
-  if (db) {
-    direct_conv::sum_partials_kernel<0><<<grid_for(d.cout), kThreads, 0, cuda_rt::stream()>>>(part_b.get(), db, d.cout, int(groups));
-    GALML_CUDA_LAUNCHED();
-  }
+  if (dw) direct_conv::sum_partials(part.get(), dw, wsz, int(groups));
+  if (db) direct_conv::sum_partials(part_b.get(), db, d.cout, int(groups));
 }
 void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d) {
   direct_conv::FwdArgs a{dy, w, nullptr, mask, dx, N, int(d.cout), int(d.lout), int(d.cin), int(d.L), int(direct_conv::kK - 1 - d.pad), true, false};
