@@ -37,6 +37,20 @@ std::vector<train::Task<float>> reference_tasks() {
 }
 std::vector<train::DeviceTask> small_tasks() { return {train::DeviceTask::focal("cls", 0), train::DeviceTask::masked_mae("z", 1)}; }
 
+// The pair the CPU-backend DeviceTrainStep tests compare: `a`, trained by train::train_step +
+// optim::Adam (lr 1e-2) with `tasks`, and `ds`, a DeviceTrainStep (same Adam; gradient clipping at
+// ClipMilli / 1000 when > 0) on `b`, which starts from a's weights.
+template <uint64_t Seed, int ClipMilli = 0>
+struct TwinSteps {
+  bool seeded = (manual_seed(Seed), true);  // before the models draw their weights
+  Model<Small> a, b;
+  std::vector<train::Task<float>> tasks = reference_tasks();
+  optim::Adam<float> opt{Model<Small>::num_params, {.lr = 1e-2}};
+  train::StepWorkspace<Model<Small>> ws;
+  train::DeviceTrainStep<Model<Small>> ds{(b.load_state_dict(a.state_dict()), b), small_tasks(), 16,
+                                          {.adam = {.lr = 1e-2}, .clip_norm = ClipMilli / 1000.0}};
+};
+
 template <class M> std::vector<float> params_of(M& m) { return host_params(m); }
 template <class M> std::vector<float> host_params(M& m) {
   std::vector<float> v(size_t(M::num_params));
@@ -127,14 +141,7 @@ TEMPLATE_TEST_CASE("fused Adam/AdamW (CPU twin and CUDA) match optim::Adam", "[c
   if (!cuda_available()) WARN("CUDA part skipped: no CUDA device");
 }
 
-TEST_CASE("DeviceTrainStep on the CPU matches train_step + optim::Adam", "[train]") {
-  manual_seed(5);
-  Model<Small> a, b;
-  b.load_state_dict(a.state_dict());
-  const auto tasks = reference_tasks();
-  optim::Adam<float> opt(Model<Small>::num_params, {.lr = 1e-2});
-  train::StepWorkspace<Model<Small>> ws;
-  train::DeviceTrainStep<Model<Small>> ds(b, small_tasks(), 16, {.adam = {.lr = 1e-2}});
+TEST_CASE_METHOD(TwinSteps<5>, "DeviceTrainStep on the CPU matches train_step + optim::Adam", "[train]") {
   const std::vector<double> lam{1.0, 0.5};
   ds.set_lambdas(lam);
   for (int s = 0; s < 4; ++s) {
@@ -364,15 +371,9 @@ TEST_CASE("DeviceTrainStep resumes from a checkpoint exactly (CUDA, eager and gr
   }
 }
 
-TEST_CASE("DeviceTrainStep clips the gradient norm like train_step (CPU backend)", "[train][clip]") {
-  manual_seed(8);
-  Model<Small> a, b;
-  b.load_state_dict(a.state_dict());
-  const auto tasks = reference_tasks();
-  optim::Adam<float> opt(Model<Small>::num_params, {.lr = 1e-2});
-  train::StepWorkspace<Model<Small>> ws;
+using ClippedTwinSteps = TwinSteps<8, 50>;  // clip at 0.05 (a macro argument cannot hold the comma)
+TEST_CASE_METHOD(ClippedTwinSteps, "DeviceTrainStep clips the gradient norm like train_step (CPU backend)", "[train][clip]") {
   const double clip = 0.05;
-  train::DeviceTrainStep<Model<Small>> ds(b, small_tasks(), 16, {.adam = {.lr = 1e-2}, .clip_norm = clip});
   const std::vector<double> lam{1.0, 1.0};
   int clipped = 0;
   for (int s = 0; s < 4; ++s) {
@@ -464,14 +465,7 @@ TEMPLATE_TEST_CASE("fused Adam with a frozen mask (CPU twin and CUDA) matches op
   if (!cuda_available()) WARN("CUDA part skipped: no CUDA device");
 }
 
-TEST_CASE("DeviceTrainStep with frozen parameters matches train_step + optim::Adam, and resumes with its mask (CPU backend)", "[train][frozen]") {
-  manual_seed(12);
-  Model<Small> a, b;
-  b.load_state_dict(a.state_dict());
-  const auto tasks = reference_tasks();
-  optim::Adam<float> opt(Model<Small>::num_params, {.lr = 1e-2});
-  train::StepWorkspace<Model<Small>> ws;
-  train::DeviceTrainStep<Model<Small>> ds(b, small_tasks(), 16, {.adam = {.lr = 1e-2}});
+TEST_CASE_METHOD(TwinSteps<12>, "DeviceTrainStep with frozen parameters matches train_step + optim::Adam, and resumes with its mask (CPU backend)", "[train][frozen]") {
   const optim::ParamRange conv{0, 16};  // Conv1D<4, 3> on 1 channel: 12 weights + 4 biases come first
   const std::vector<double> lam{1.0, 1.0};
   std::vector<float> at_freeze;
