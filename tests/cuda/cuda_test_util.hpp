@@ -135,3 +135,14 @@ BackendDiff compare_backends(int64_t N, bool training = true) {
 }
 
 }  // namespace cuda_test
+
+// NET (a network type) on both backends in element type T, batch N: outputs within OUT_TOL, parameter
+// and input gradients within GRAD_TOL of each tensor's largest magnitude.
+#define CUDA_TEST_SAME_ON_BOTH(NET, T, N, OUT_TOL, GRAD_TOL)        \
+  do {                                                              \
+    INFO(#NET);                                                     \
+    const auto e = ::cuda_test::compare_backends<NET, T>(N);        \
+    CHECK(e.out < (OUT_TOL));                                       \
+    CHECK(e.grad < (GRAD_TOL));                                     \
+    CHECK(e.dx < (GRAD_TOL));                                       \
+  } while (0)

@@ -13,14 +13,7 @@ using namespace galml;
 using namespace cuda_test;
 
 // Float: outputs within 2e-4, parameter and input gradients within 2e-3 of each tensor's largest magnitude.
-#define SAME_ON_BOTH(NET, N)                                \
-  do {                                                      \
-    INFO(#NET);                                             \
-    const auto e = compare_backends<NET, float>(N);         \
-    CHECK(e.out < 2e-4);                                    \
-    CHECK(e.grad < 2e-3);                                   \
-    CHECK(e.dx < 2e-3);                                     \
-  } while (0)
+#define SAME_ON_BOTH(NET, N) CUDA_TEST_SAME_ON_BOTH(NET, float, N, 2e-4, 2e-3)
 
 TEST_CASE("GCSNet on CUDA matches the CPU", "[cuda][models]") {
   GALML_SKIP_WITHOUT_CUDA();

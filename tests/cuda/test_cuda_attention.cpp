@@ -22,14 +22,7 @@ using Cosine = Net<Input<"x", 2, 5>, Flatten, L2Normalize<>, Heads<Head<"main", 
 }  // namespace
 
 // Double: outputs, parameter and input gradients within 1e-11 of each tensor's largest magnitude.
-#define SAME_ON_BOTH(NET, N)                         \
-  do {                                               \
-    INFO(#NET);                                      \
-    const auto e = compare_backends<NET, double>(N); \
-    CHECK(e.out < 1e-11);                            \
-    CHECK(e.grad < 1e-11);                           \
-    CHECK(e.dx < 1e-11);                             \
-  } while (0)
+#define SAME_ON_BOTH(NET, N) CUDA_TEST_SAME_ON_BOTH(NET, double, N, 1e-11, 1e-11)
 
 TEST_CASE("A ViT-style encoder with attention dropout on CUDA matches the CPU (double)", "[cuda][model][attention]") {
   GALML_SKIP_WITHOUT_CUDA();
