@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include "galml/backend/cuda/cuda.hpp"
@@ -59,8 +60,10 @@ int main(int argc, char** argv) {
                         {"gemm-tf32", cuda_rt::ConvPath::gemm, P::tf32}, {"auto-fp32", cuda_rt::ConvPath::automatic, P::fp32},
                         {"auto-tf32", cuda_rt::ConvPath::automatic, P::tf32}, {"auto-bf16", cuda_rt::ConvPath::automatic, P::bf16},
                         {"bf16-elem", cuda_rt::ConvPath::automatic, P::bf16, false},
-                        {"bf16-tcw16", cuda_rt::ConvPath::automatic, P::bf16, true, 16}};  // TC weight gradients from 16 channels
-  constexpr int nm = 8;
+                        {"bf16-tcw16", cuda_rt::ConvPath::automatic, P::bf16, true, 16},  // TC weight gradients from 16 channels
+                        {"tf32x3", cuda_rt::ConvPath::automatic, P::tf32x3},                 // FP32-level accuracy on the tensor cores
+                        {"tf32x3-tcw16", cuda_rt::ConvPath::automatic, P::tf32x3, true, 16}};
+  constexpr int nm = int(std::size(modes));
   std::printf("%-18s %-10s %9s %9s %9s %9s | %7s %7s %7s\n", "layer (cin,L,cout)", "path", "fwd ms", "bwd ms", "dW ms", "sum ms",
               "fwd TF", "bwd TF", "step TF");
   double tot[nm] = {};

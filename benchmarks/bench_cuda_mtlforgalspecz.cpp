@@ -45,12 +45,12 @@ template <class F> static double time_s(F&& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-enum class Prec { fp32, tf32, bf16 };
+enum class Prec { fp32, tf32, bf16, tf32x3 };
 static double bench_train(bool graph, Prec prec, int steps, const std::vector<train::Batch<float>>& batches, double* loss0) {
   manual_seed(1);
   M model;
   train::DeviceTrainStep<M> ds(model, {train::DeviceTask::focal("cls", 0), train::DeviceTask::masked_mae("z", 1)}, 128,
-                               {.graph = graph, .tf32 = prec == Prec::tf32, .bf16 = prec == Prec::bf16});
+                               {.graph = graph, .tf32 = prec == Prec::tf32, .bf16 = prec == Prec::bf16, .tf32x3 = prec == Prec::tf32x3});
   size_t k = 0;
   auto run = [&](int n) {
     for (int i = 0; i < n; ++i) { ds.stage(batches[k++ % batches.size()]); ds.step(); }
@@ -65,7 +65,7 @@ static double bench_train(bool graph, Prec prec, int steps, const std::vector<tr
 }
 
 static double bench_infer(bool graph, Prec prec, int iters) {
-  cuda_rt::set_precision(prec == Prec::bf16 ? cuda_rt::Precision::bf16 : prec == Prec::tf32 ? cuda_rt::Precision::tf32 : cuda_rt::Precision::fp32);
+  cuda_rt::set_precision(prec == Prec::bf16 ? cuda_rt::Precision::bf16 : prec == Prec::tf32 ? cuda_rt::Precision::tf32 : prec == Prec::tf32x3 ? cuda_rt::Precision::tf32x3 : cuda_rt::Precision::fp32);
   manual_seed(2);
   M model;
   model.eval();
@@ -103,11 +103,13 @@ int main(int argc, char** argv) {
   rows.push_back({"train step b128 TF32 CUDA graph", bench_train(true, Prec::tf32, steps, batches, nullptr)});
   rows.push_back({"train step b128 BF16 eager", bench_train(false, Prec::bf16, steps, batches, nullptr)});
   rows.push_back({"train step b128 BF16 CUDA graph", bench_train(true, Prec::bf16, steps, batches, nullptr)});
+  rows.push_back({"train step b128 3xTF32 CUDA graph", bench_train(true, Prec::tf32x3, steps, batches, nullptr)});
   cuda_rt::set_precision(cuda_rt::Precision::fp32);
   rows.push_back({"inference b1024 FP32 eager", bench_infer(false, Prec::fp32, iters)});
   rows.push_back({"inference b1024 FP32 CUDA graph", bench_infer(true, Prec::fp32, iters)});
   rows.push_back({"inference b1024 TF32 CUDA graph", bench_infer(true, Prec::tf32, iters)});
   rows.push_back({"inference b1024 BF16 CUDA graph", bench_infer(true, Prec::bf16, iters)});
+  rows.push_back({"inference b1024 3xTF32 CUDA graph", bench_infer(true, Prec::tf32x3, iters)});
   std::printf("first-steps focal loss %.4f\n", l0);
   std::printf("%-36s %14s\n", "galml (CUDA)", "samples/s");
   for (auto& r : rows) std::printf("GALML %-36s %14.0f\n", r.what.c_str(), r.v);

@@ -169,10 +169,11 @@ def infer_bench(mode, iters, dev, tf32=False, bf16=False):
     return iters * 1024 / timed(fn, iters)
 
 
-def print_ratios(galml_path, rows, groups):
+def print_ratios(galml_path, rows, groups, cross=()):
     """Ratios against galml's benchmark output (its "GALML <case> <samples/s>" lines): same-named cases,
-    then the best configuration of each side per (case prefix, precision) in `groups`, as BEST lines.
-    Shared with compare_pytorch_cuda_models.py."""
+    then the best configuration of each side per (case prefix, precision) in `groups`, as BEST lines;
+    `cross`: (prefix, galml precision, torch precision) pairs compared the same way (galml's 3xTF32, an
+    FP32-accuracy mode, against PyTorch's FP32). Shared with compare_pytorch_cuda_models.py."""
     g = {}
     for line in open(galml_path):
         mm = re.match(r"GALML (.+?)\s+(\d+)\s*$", line)
@@ -185,12 +186,13 @@ def print_ratios(galml_path, rows, groups):
         if name in t:
             print(f"{name:<{w}s} {v:10.0f} {t[name]:10.0f} {v / t[name]:12.2f}")
     print()
-    for prefix, prec in groups:
-        def best(items):
+    for prefix, gprec, tprec in [(p, q, q) for p, q in groups] + list(cross):
+        def best(items, prec):
             return max(((v, n) for n, v in items if n.startswith(prefix) and f" {prec} " in n), default=None)
-        gb, tb = best(g.items()), best(rows)
+        gb, tb = best(g.items(), gprec), best(rows, tprec)
         if gb and tb:
-            print(f"BEST {prefix}{prec}: galml {gb[0]:.0f} ({gb[1][len(prefix):]}) vs torch {tb[0]:.0f} "
+            label = gprec if gprec == tprec else f"{gprec} vs torch {tprec}"
+            print(f"BEST {prefix}{label}: galml {gb[0]:.0f} ({gb[1][len(prefix):]}) vs torch {tb[0]:.0f} "
                   f"({tb[1][len(prefix):]}): {gb[0] / tb[0]:.2f}x", flush=True)
 
 
@@ -234,7 +236,8 @@ def main():
         add("inference b1024 BF16 compile(reduce-overhead)", lambda: infer_bench("compile", a.iters, dev, tf32=True, bf16=True))
     if a.galml:
         print_ratios(a.galml, rows, [("train step b128 ", p) for p in ("FP32", "TF32", "BF16")] +
-                     [("inference b1024 ", p) for p in ("FP32", "TF32", "BF16")])
+                     [("inference b1024 ", p) for p in ("FP32", "TF32", "BF16")],
+                     cross=[("train step b128 ", "3xTF32", "FP32"), ("inference b1024 ", "3xTF32", "FP32")])
     return 0
 
 

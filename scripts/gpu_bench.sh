@@ -38,7 +38,7 @@ if has tests; then
     if "$bd"/tests/$t > "$out/$t.log" 2>&1; then summary+=("PASS $t: $(tail -2 "$out/$t.log" | head -1)"); else summary+=("FAIL $t"); tail -40 "$out/$t.log"; fi
   done
 fi
-has conv && { "$bd"/benchmarks/bench_cuda_conv1d --batch 128 > "$out/conv128.txt"; grep -E "auto|TOTAL" "$out/conv128.txt"; }
+has conv && { "$bd"/benchmarks/bench_cuda_conv1d --batch 128 > "$out/conv128.txt"; grep -E "auto|tf32x3|TOTAL" "$out/conv128.txt"; }
 has conv1024 && { "$bd"/benchmarks/bench_cuda_conv1d --batch 1024 > "$out/conv1024.txt"; grep TOTAL "$out/conv1024.txt"; }
 if has ncu; then  # hardware counters of the direct kernels on two layer shapes (L2: 16x5159, L8: 64x569)
   for li in 1 5; do

@@ -44,7 +44,7 @@ struct TrainConfig {
   bool resume = false, progress = true;
   int stop_after_epoch = 0;
   galml::Init init = galml::Init::pytorch;  // spec §1.2 assumption; glorot_uniform is Keras' default
-  std::string precision = "fp32";           // CUDA only: fp32, tf32 or bf16 tensor-core operands (FP32 weights)
+  std::string precision = "fp32";           // CUDA only: fp32, tf32, bf16 or tf32x3 (docs/gpu.md; FP32 weights in all)
   bool fused_loop = false;                  // CPU: train with the device loop (DeviceTrainStep) instead of the Trainer
 };
 
@@ -160,7 +160,7 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
   else if (c.task == TaskSet::both) tasks.push_back(gt::DeviceTask::masked_mae("z", 1));
   auto train = make_source(d, 0, c.task, c.batch, true, c.seed);
   auto val = make_source(d, 1, c.task, c.batch, false, c.seed);
-  gt::DeviceTrainStep<M> step(model, tasks, c.batch, {.graph = true, .tf32 = c.precision == "tf32", .bf16 = c.precision == "bf16", .adam = {.lr = c.lr}});
+  gt::DeviceTrainStep<M> step(model, tasks, c.batch, {.graph = true, .tf32 = c.precision == "tf32", .bf16 = c.precision == "bf16", .tf32x3 = c.precision == "tf32x3", .adam = {.lr = c.lr}});
   galml::optim::ReduceLROnPlateau sched({.factor = 0.1, .patience = 10});
   galml::loss::DWA dwa(2, 1.0);
   galml::loss::FixedWeights fixed{{1.0}};

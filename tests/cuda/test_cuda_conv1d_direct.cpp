@@ -195,3 +195,66 @@ TEST_CASE("CUDA tensor-core conv1d (TF32, BF16) matches a double reference withi
   cuda_rt::set_tc_wgrad_min_channels(32);
   cuda_rt::set_precision(cuda_rt::Precision::fp32);
 }
+
+// 3xTF32 (Precision::tf32x3): the tensor-core kernels with each operand split into two TF32 parts. The
+// same error bound as the FP32 kernels (1e-5 of the largest reference value) and at least 10x below one
+// TF32 product's on the same data; deterministic; a NaN input reaches only the outputs that read it.
+TEST_CASE("CUDA 3xTF32 conv1d matches a double reference at FP32 tolerance", "[cuda][ops][conv1d]") {
+  GALML_SKIP_WITHOUT_CUDA();
+  for (int wmin : {32, 1})
+  for (bool vec : {true, false}) {
+    cuda_rt::set_tc_vector_loads(vec);
+    cuda_rt::set_tc_wgrad_min_channels(wmin);
+    for (const auto& c : kCases) {
+      for (bool relu : {false, true}) {
+        const int64_t lout = c.L + 2 * c.pad - 2;
+        INFO((vec ? "vector" : "element") << " copies, TC dW from " << wmin << " channels, cin " << c.cin << " L " << c.L << " cout " << c.cout << " pad " << c.pad << " N " << c.N << " relu " << relu);
+        auto x = random_vec<float>(c.N * c.cin * c.L, 31), w = random_vec<float>(c.cout * c.cin * 3, 32), b = random_vec<float>(c.cout, 33);
+        auto dy = random_vec<float>(c.N * c.cout * lout, 34), dw0 = random_vec<float>(c.cout * c.cin * 3, 35), db0 = random_vec<float>(c.cout, 36);
+        cuda_rt::set_precision(cuda_rt::Precision::tf32);
+        const Out ot = run_cuda(c, x, w, b, dy, dw0, db0, relu);
+        cuda_rt::set_precision(cuda_rt::Precision::tf32x3);
+        const Out o = run_cuda(c, x, w, b, dy, dw0, db0, relu);
+        const Ref r = reference(c, x, w, b, dy, dw0, db0, relu, &o.y);
+        const double ey = rel_to(o.y, r.y), ey_tf32 = rel_to(ot.y, r.y);
+        CAPTURE(ey, ey_tf32);
+        CHECK(ey < 1e-5);
+        CHECK(ey < 0.1 * ey_tf32);
+        CHECK(rel_to(o.dx, r.dx) < 1e-5);
+        CHECK(rel_to(o.dw, r.dw) < 1e-5);
+        CHECK(rel_to(o.db, r.db) < 1e-5);
+        const Out o2 = run_cuda(c, x, w, b, dy, dw0, db0, relu);
+        CHECK(o2.y == o.y);  // deterministic
+        CHECK(o2.dx == o.dx);
+        CHECK(o2.dw == o.dw);
+      }
+    }
+  }
+  cuda_rt::set_tc_vector_loads(true);
+  cuda_rt::set_tc_wgrad_min_channels(32);
+
+  // NaN locality, as for the FP32 kernels (TC weight gradients from 1 channel, so dW runs 3xTF32 too).
+  cuda_rt::set_tc_wgrad_min_channels(1);
+  const Case c{16, 200, 32, 0, 2};
+  const int64_t lout = c.L - 2;
+  auto x = random_vec<float>(c.N * c.cin * c.L, 7), w = random_vec<float>(c.cout * c.cin * 3, 8), b = random_vec<float>(c.cout, 9);
+  auto dy = random_vec<float>(c.N * c.cout * lout, 10), dw0 = random_vec<float>(c.cout * c.cin * 3, 11), db0 = random_vec<float>(c.cout, 12);
+  x[size_t((1 * c.cin + 5) * c.L + 100)] = std::numeric_limits<float>::quiet_NaN();
+  const Out o = run_cuda(c, x, w, b, dy, dw0, db0, false);
+  for (int64_t n = 0; n < c.N; ++n)
+    for (int64_t ch = 0; ch < c.cout; ++ch)
+      for (int64_t l = 0; l < lout; ++l) CHECK(std::isnan(o.y[size_t((n * c.cout + ch) * lout + l)]) == (n == 1 && l >= 98 && l <= 100));
+  for (int64_t oc = 0; oc < c.cout; ++oc)
+    for (int64_t ic = 0; ic < c.cin; ++ic)
+      for (int k = 0; k < 3; ++k) CHECK(std::isnan(o.dw[size_t((oc * c.cin + ic) * 3 + k)]) == (ic == 5));
+  cuda_rt::set_tc_wgrad_min_channels(32);
+  cuda_rt::set_precision(cuda_rt::Precision::fp32);
+}
+
+// Host only (runs without a GPU too): the names the example's --precision takes.
+TEST_CASE("CUDA precision names round-trip; an unknown one is refused with the accepted names", "[cuda][precision]") {
+  using P = cuda_rt::Precision;
+  for (P p : {P::fp32, P::tf32, P::bf16, P::tf32x3}) CHECK(cuda_rt::precision_from_name(cuda_rt::precision_name(p)) == p);
+  CHECK(std::string(cuda_rt::precision_name(P::tf32x3)) == "tf32x3");
+  CHECK_THROWS_WITH(cuda_rt::precision_from_name("fp16"), Catch::Contains("expected fp32, tf32, bf16 or tf32x3, got 'fp16'"));
+}

@@ -215,15 +215,17 @@ TEST_CASE("DeviceTrainStep: a short CUDA-graph training run reduces the loss", "
   CHECK(ev[0] < first[0]);
 }
 
-TEST_CASE("DeviceTrainStep in TF32 and BF16: graph replay bit-identical to eager, close to FP32, the loss falls", "[cuda][train]") {
+TEST_CASE("DeviceTrainStep in TF32, BF16 and 3xTF32: graph replay bit-identical to eager, close to FP32, the loss falls", "[cuda][train]") {
   GALML_SKIP_WITHOUT_CUDA();
   using MC = Model<Small, float, cuda>;
   manual_seed(12);
   Model<Small> ref;
   const auto sd0 = ref.state_dict();
-  auto run = [&](MC& model, bool graph, bool tf32, bool bf16, std::vector<std::vector<double>>& losses) {
+  using P = cuda_rt::Precision;
+  auto run = [&](MC& model, bool graph, P p, std::vector<std::vector<double>>& losses) {
     model.load_state_dict(sd0);
-    train::DeviceTrainStep<MC> ds(model, small_tasks(), 32, {.graph = graph, .tf32 = tf32, .bf16 = bf16, .adam = {.lr = 5e-3}});
+    train::DeviceTrainStep<MC> ds(model, small_tasks(), 32,
+                                  {.graph = graph, .tf32 = p == P::tf32, .bf16 = p == P::bf16, .tf32x3 = p == P::tf32x3, .adam = {.lr = 5e-3}});
     for (int s = 0; s < 6; ++s) {
       ds.stage(make_batch(32, uint64_t(s + 40)));
       ds.step();
@@ -234,19 +236,18 @@ TEST_CASE("DeviceTrainStep in TF32 and BF16: graph replay bit-identical to eager
   };
   std::vector<std::vector<double>> l32;
   MC m32;
-  const auto p32 = run(m32, false, false, false, l32);
-  for (int mode = 0; mode < 2; ++mode) {
-    const bool bf16 = mode == 1;
-    INFO((bf16 ? "bf16" : "tf32"));
+  const auto p32 = run(m32, false, P::fp32, l32);
+  // 6 Adam steps, relative to the largest parameter; 3xTF32 as the CPU-vs-CUDA FP32 tests (1e-4).
+  for (const auto& [p, tol] : {std::pair{P::tf32, 5e-3}, std::pair{P::bf16, 3e-2}, std::pair{P::tf32x3, 1e-4}}) {
+    INFO(cuda_rt::precision_name(p));
     std::vector<std::vector<double>> le, lg;
     MC eager, graphm;
-    const auto pe = run(eager, false, !bf16, bf16, le);
-    const auto pg = run(graphm, true, !bf16, bf16, lg);
-    CHECK(cuda_rt::precision() == (bf16 ? cuda_rt::Precision::bf16 : cuda_rt::Precision::tf32));
+    const auto pe = run(eager, false, p, le);
+    const auto pg = run(graphm, true, p, lg);
+    CHECK(cuda_rt::precision() == p);
     CHECK(pg == pe);  // bit-identical in every precision
     CHECK(lg == le);
-    CHECK(pe != p32);  // the reduced precision really changed the arithmetic
-    const double tol = bf16 ? 3e-2 : 5e-3;  // 6 Adam steps, relative to the largest parameter
+    CHECK(pe != p32);  // another arithmetic really ran (3xTF32: tensor cores, not the FP32 kernels)
     CHECK(max_rel(pe, p32) < tol);
     for (size_t s = 0; s < l32.size(); ++s)
       for (size_t k = 0; k < 2; ++k) CHECK(std::abs(le[s][k] - l32[s][k]) <= tol * (std::abs(l32[s][k]) + 1e-3));

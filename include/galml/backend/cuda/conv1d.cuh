@@ -86,15 +86,20 @@ template <class T> bool use_direct(const ConvDims& d) {
 void set_conv_path(int p) { conv_detail::path_flag() = p; }
 namespace conv_detail {
 inline int& precision_flag() { static int p = math_fp32; return p; }
-// Tensor-core conv kernels in the TF32/BF16 modes, for every convolution the direct kernels take
+// Tensor-core conv kernels in the TF32/BF16/3xTF32 modes, for every convolution the direct kernels take
 // (unless the gemm path is forced).
 template <class T> bool use_tc(const ConvDims& d) {
   if constexpr (std::is_same_v<T, float>) return precision_flag() != math_fp32 && conv_direct_ok(d) && path_flag() != conv_path_gemm;
   else return false;
 }
+// The tensor-core kernels' operand mode for the current precision.
+inline int tc_mode() {
+  const int p = precision_flag();
+  return p == math_bf16 ? tc_conv::tc_bf16 : p == math_tf32x3 ? tc_conv::tc_tf32x3 : tc_conv::tc_tf32;
+}
 }  // namespace conv_detail
 void set_math_precision(int p) {
-  GALML_CHECK(p == math_fp32 || p == math_tf32 || p == math_bf16, "CUDA backend: unknown math precision ", p);
+  GALML_CHECK(p == math_fp32 || p == math_tf32 || p == math_bf16 || p == math_tf32x3, "CUDA backend: unknown math precision ", p);
   conv_detail::precision_flag() = p;
   GALML_CUBLAS_CHECK(cublasSetMathMode(cuda_rt::cublas(), p == math_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
@@ -152,7 +157,7 @@ template <class T>
 void conv1d_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (conv_detail::use_tc<T>(d)) return conv1d_tc_forward(math_precision() == math_bf16, x, w, b, y, N, d, false);
+    if (conv_detail::use_tc<T>(d)) return conv1d_tc_forward(conv_detail::tc_mode(), x, w, b, y, N, d, false);
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_forward(x, w, b, y, N, d, false);
   }
   conv1d_gemm_forward(x, w, b, y, N, d);
@@ -162,9 +167,9 @@ void conv1d_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
   if (N <= 0) return;
   if constexpr (std::is_same_v<T, float>) {
     if (conv_detail::use_tc<T>(d)) {  // dx on the tensor cores; dW/db too for >= 32 channels
-      if (dx) conv1d_tc_input_grad(math_precision() == math_bf16, w, nullptr, dy, dx, N, d);
+      if (dx) conv1d_tc_input_grad(conv_detail::tc_mode(), w, nullptr, dy, dx, N, d);
       dx = nullptr;
-      if (tc_wgrad_ok(d)) return conv1d_tc_weight_grad(math_precision() == math_bf16, x, nullptr, dy, dw, db, N, d);
+      if (tc_wgrad_ok(d)) return conv1d_tc_weight_grad(conv_detail::tc_mode(), x, nullptr, dy, dw, db, N, d);
     }
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, nullptr, dy, dx, dw, db, N, d);
   }
@@ -174,7 +179,7 @@ template <class T>
 void conv1d_relu_forward(const T* x, const T* w, const T* b, T* y, int64_t N, const ConvDims& d) {
   if (N <= 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (conv_detail::use_tc<T>(d)) return conv1d_tc_forward(math_precision() == math_bf16, x, w, b, y, N, d, true);
+    if (conv_detail::use_tc<T>(d)) return conv1d_tc_forward(conv_detail::tc_mode(), x, w, b, y, N, d, true);
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_forward(x, w, b, y, N, d, true);
   }
   conv1d_gemm_forward(x, w, b, y, N, d);
@@ -185,9 +190,9 @@ void conv1d_relu_backward(const T* x, const T* w, const T* y, const T* dy, T* dx
   if (N <= 0) return;
   if constexpr (std::is_same_v<T, float>) {
     if (conv_detail::use_tc<T>(d)) {
-      if (dx) conv1d_tc_input_grad(math_precision() == math_bf16, w, y, dy, dx, N, d);
+      if (dx) conv1d_tc_input_grad(conv_detail::tc_mode(), w, y, dy, dx, N, d);
       dx = nullptr;
-      if (tc_wgrad_ok(d)) return conv1d_tc_weight_grad(math_precision() == math_bf16, x, y, dy, dw, db, N, d);
+      if (tc_wgrad_ok(d)) return conv1d_tc_weight_grad(conv_detail::tc_mode(), x, y, dy, dw, db, N, d);
     }
     if (conv_detail::use_direct<T>(d)) return conv1d_direct_backward(x, w, y, dy, dx, dw, db, N, d);
   }

@@ -4,7 +4,9 @@
 //   Y[o, l] += W_k[o, c] X[c, l + k - pad],  M = output channels, N = positions, K = input channels,
 // with mma.sync m16n8k8 (TF32) or m16n8k16 (BF16) and FP32 accumulation. Activations and weights stay
 // FP32 in memory (FP32 master weights); operands are rounded to TF32 / BF16 as they are read from shared
-// memory into the tensor-core fragments, so the mode changes arithmetic, never storage.
+// memory into the tensor-core fragments, so the mode changes arithmetic, never storage. A third mode,
+// 3xTF32, splits each FP32 operand into two TF32 parts and issues three MMAs per product (FP32-level
+// accuracy: the FP32 precision setting may use it, Precision::tf32x3).
 //
 // Block: 4 warps, tile BM output channels x BN positions, each warp 32 x 64 (2 x 8 MMA tiles). Input
 // channels come in stages of 16 through two cp.async buffers (as in conv1d_direct.cuh); the weights of a
@@ -31,6 +33,21 @@ __device__ inline uint32_t to_tf32(float v) {
   GALML_SM80_ASM_PURE("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
   return r;
 }
+// v = big + small, both TF32: big is v rounded (low 13 bits cleared before it is used as a float), small
+// the rounding error rounded. Then a b = big_a big_b + big_a small_b + small_a big_b + O(2^-22 |a b|):
+// close to FP32's 2^-24, where one TF32 product is off by up to 2^-11. A NaN stays NaN; an Inf becomes
+// NaN (its small part is Inf - Inf): not worth two more instructions per operand in the inner loop.
+__device__ inline void split_tf32(float v, uint32_t& big, uint32_t& small) {
+  big = to_tf32(v) & 0xffffe000u;
+  small = to_tf32(v - __uint_as_float(big));
+}
+// Operand modes of the tensor-core kernels (the kernels' MODE template argument).
+enum TcMode : int { tc_tf32 = 0, tc_bf16 = 1, tc_tf32x3 = 2 };
+// One TF32 operand: rounded, or split in two under 3xTF32 (small unused otherwise).
+template <int MODE> __device__ inline void tf32_operand(float v, uint32_t& big, uint32_t& small) {
+  if constexpr (MODE == tc_tf32x3) split_tf32(v, big, small);
+  else big = to_tf32(v);
+}
 __device__ inline uint32_t pack_bf16(float lo, float hi) {  // lo -> low half (the smaller k index)
   const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<const uint32_t*>(&h);
@@ -44,6 +61,19 @@ __device__ inline void mma_bf16(float* c, const uint32_t* a, const uint32_t* b) 
   GALML_SM80_ASM("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// c += a b in the mode's arithmetic; as / bs: the small TF32 parts under 3xTF32 (smallest terms first).
+template <int MODE> __device__ inline void mma_op(float* c, const uint32_t* a, const uint32_t* as, const uint32_t* b, const uint32_t* bs) {
+  if constexpr (MODE == tc_bf16) {
+    mma_bf16(c, a, b);
+  } else if constexpr (MODE == tc_tf32x3) {
+    mma_tf32(c, as, b);
+    mma_tf32(c, a, bs);
+    mma_tf32(c, a, b);
+  } else {
+    mma_tf32(c, a, b);
+  }
 }
 
 // 16-byte asynchronous copy (both addresses 16-byte aligned).
@@ -103,8 +133,9 @@ __device__ inline int frag_index(int oo, int cc, int k) {
 
 // VEC: input rows copied as 16-byte vectors (row_shift) and the weights from a buffer packed in fragment
 // order per (output tile, chunk) by pack_weights_kernel (a.w then points to it); else 4-byte copies.
-template <bool BF, int BM, int BN, bool MASK, bool VEC>
+template <int MODE, int BM, int BN, bool MASK, bool VEC>
 __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
+  constexpr bool BF = MODE == tc_bf16;
   using Tl = TcTile<BF, BM, BN, MASK>;
   constexpr int KS = Tl::KS, NKS = Tl::NKS, XW = Tl::XW, XN = Tl::XN, STAGE = Tl::STAGE, MTB = BM / 16;
   constexpr int WM = BM / 32, WN = 4 / WM;
@@ -176,7 +207,7 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
       for (int k = 0; k < kK; ++k) {
 #pragma unroll
         for (int ks = 0; ks < NKS; ++ks) {
-          uint32_t af[MT][4], bfr[NT][2];
+          uint32_t af[MT][4], bfr[NT][2], afs[MT][4], bfs[NT][2];  // afs, bfs: 3xTF32's small parts
 #pragma unroll
           for (int mt = 0; mt < MT; ++mt) {
             const int base = ((k * NKS + ks) * MTB + wm * MT + mt) * 32 + lane;
@@ -186,7 +217,8 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
               af[mt][2] = pack_bf16(v1.x, v1.y); af[mt][3] = pack_bf16(v1.z, v1.w);
             } else {
               const float4 v = *reinterpret_cast<const float4*>(ws + base * 4);
-              af[mt][0] = to_tf32(v.x); af[mt][1] = to_tf32(v.y); af[mt][2] = to_tf32(v.z); af[mt][3] = to_tf32(v.w);
+              tf32_operand<MODE>(v.x, af[mt][0], afs[mt][0]); tf32_operand<MODE>(v.y, af[mt][1], afs[mt][1]);
+              tf32_operand<MODE>(v.z, af[mt][2], afs[mt][2]); tf32_operand<MODE>(v.w, af[mt][3], afs[mt][3]);
             }
           }
           // Column offset of each row this lane reads (row_shift of its global row; 0 without VEC).
@@ -209,17 +241,14 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
               bfr[nt][0] = pack_bf16(rd(ks * KS + 2 * t, rsh[0]), rd(ks * KS + 2 * t + 1, rsh[1]));
               bfr[nt][1] = pack_bf16(rd(ks * KS + 2 * t + 8, rsh[2]), rd(ks * KS + 2 * t + 9, rsh[3]));
             } else {
-              bfr[nt][0] = to_tf32(rd(ks * KS + t, rsh[0]));
-              bfr[nt][1] = to_tf32(rd(ks * KS + t + 4, rsh[1]));
+              tf32_operand<MODE>(rd(ks * KS + t, rsh[0]), bfr[nt][0], bfs[nt][0]);
+              tf32_operand<MODE>(rd(ks * KS + t + 4, rsh[1]), bfr[nt][1], bfs[nt][1]);
             }
           }
 #pragma unroll
           for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-            for (int nt = 0; nt < NT; ++nt) {
-              if constexpr (BF) mma_bf16(acc[mt][nt], af[mt], bfr[nt]);
-              else mma_tf32(acc[mt][nt], af[mt], bfr[nt]);
-            }
+            for (int nt = 0; nt < NT; ++nt) mma_op<MODE>(acc[mt][nt], af[mt], afs[mt], bfr[nt], bfs[nt]);
         }
       }
       __syncthreads();  // stage (q & 1) is refilled by the next iteration's load
@@ -267,21 +296,22 @@ __global__ void pack_weights_kernel(const float* __restrict__ w, float* __restri
 // Vectorised copies unless switched off (set_tc_vector_loads) or the mask is not aligned like the input.
 inline bool& vec_flag() { static bool on = true; return on; }
 
-template <bool BF, int BM, int BN, bool MASK, bool VEC>
+template <int MODE, int BM, int BN, bool MASK, bool VEC>
 void launch_cfg4(const FwdArgs& a, dim3 grid) {
-  constexpr size_t smem = TcTile<BF, BM, BN, MASK>::smem;
+  constexpr size_t smem = TcTile<MODE == tc_bf16, BM, BN, MASK>::smem;
   static const bool attr = [] {
-    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_fwd_kernel<BF, BM, BN, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_fwd_kernel<MODE, BM, BN, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     return true;
   }();
   (void)attr;
-  tc_fwd_kernel<BF, BM, BN, MASK, VEC><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+  tc_fwd_kernel<MODE, BM, BN, MASK, VEC><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
 }
-template <bool BF, int BM, int BN, bool MASK>
+template <int MODE, int BM, int BN, bool MASK>
 void launch_cfg(const FwdArgs& a, dim3 grid) {
+  constexpr bool BF = MODE == tc_bf16;
   const bool vec = vec_flag() && (!a.mask || (reinterpret_cast<uintptr_t>(a.in) & 15) == (reinterpret_cast<uintptr_t>(a.mask) & 15)) &&
                    (reinterpret_cast<uintptr_t>(a.in) & 3) == 0;
-  if (!vec) return launch_cfg4<BF, BM, BN, MASK, false>(a, grid);
+  if (!vec) return launch_cfg4<MODE, BM, BN, MASK, false>(a, grid);
   const int nchunks = (a.cin + kCCt - 1) / kCCt, ntiles = int(grid.y);
   const int64_t n = int64_t(ntiles) * nchunks * TcTile<BF, BM, BN, MASK>::WSZ;
   cuda_rt::DeviceBuffer<float> wf(n);
@@ -289,16 +319,16 @@ void launch_cfg(const FwdArgs& a, dim3 grid) {
   GALML_CUDA_LAUNCHED();
   FwdArgs b = a;
   b.w = wf.get();
-  launch_cfg4<BF, BM, BN, MASK, true>(b, grid);
+  launch_cfg4<MODE, BM, BN, MASK, true>(b, grid);
 }
-template <bool BF, int BM, int BN>
+template <int MODE, int BM, int BN>
 void launch_mask(const FwdArgs& a, dim3 grid) {
-  if (a.mask) launch_cfg<BF, BM, BN, true>(a, grid);
-  else launch_cfg<BF, BM, BN, false>(a, grid);
+  if (a.mask) launch_cfg<MODE, BM, BN, true>(a, grid);
+  else launch_cfg<MODE, BM, BN, false>(a, grid);
 }
 
 // Tile shape with the least padding waste for (cout, lout), the wider-channel one on ties.
-template <bool BF>
+template <int MODE>
 void launch(const FwdArgs& a) {
   struct Cfg { int bm, bn; };
   constexpr Cfg cfgs[] = {{128, 64}, {64, 128}, {32, 256}};
@@ -311,9 +341,9 @@ void launch(const FwdArgs& a) {
   const int bm = cfgs[best].bm, bn = cfgs[best].bn;
   const dim3 grid(unsigned((a.lout + bn - 1) / bn), unsigned((a.cout + bm - 1) / bm), unsigned(a.N < 65535 ? a.N : 65535));
   switch (best) {
-    case 0: launch_mask<BF, 128, 64>(a, grid); break;
-    case 1: launch_mask<BF, 64, 128>(a, grid); break;
-    default: launch_mask<BF, 32, 256>(a, grid); break;
+    case 0: launch_mask<MODE, 128, 64>(a, grid); break;
+    case 1: launch_mask<MODE, 64, 128>(a, grid); break;
+    default: launch_mask<MODE, 32, 256>(a, grid); break;
   }
   GALML_CUDA_LAUNCHED();
 }
@@ -335,8 +365,9 @@ template <bool BF, bool MASK, bool VEC> struct TcWTile {
   static constexpr size_t smem = 2 * STAGE * sizeof(float);
 };
 
-template <bool BF, bool MASK, bool VEC>
+template <int MODE, bool MASK, bool VEC>
 __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::WgradArgs a) {
+  constexpr bool BF = MODE == tc_bf16;
   using Tl = TcWTile<BF, MASK, VEC>;
   constexpr int S = Tl::S, TILE = Tl::TILE, STAGE = Tl::STAGE, KS = BF ? 16 : 8, NKS = kTP / KS, MT = 2, NT = 4;
   extern __shared__ __align__(16) float sm[];
@@ -427,7 +458,7 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
     };
 #pragma unroll
     for (int ks = 0; ks < NKS; ++ks) {
-      uint32_t af[MT][4];
+      uint32_t af[MT][4], afs[MT][4];  // afs: 3xTF32's small parts
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
         const int r0 = wm * 32 + mt * 16 + g, cb = ks * KS;
@@ -440,14 +471,15 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
           bsum[mt][1] += (v2 + v3) + (v6 + v7);
         } else {
           const float v0 = rd_dy(r0, s0, cb + t), v1 = rd_dy(r0 + 8, s1, cb + t), v2 = rd_dy(r0, s0, cb + t + 4), v3 = rd_dy(r0 + 8, s1, cb + t + 4);
-          af[mt][0] = to_tf32(v0); af[mt][1] = to_tf32(v1); af[mt][2] = to_tf32(v2); af[mt][3] = to_tf32(v3);
+          tf32_operand<MODE>(v0, af[mt][0], afs[mt][0]); tf32_operand<MODE>(v1, af[mt][1], afs[mt][1]);
+          tf32_operand<MODE>(v2, af[mt][2], afs[mt][2]); tf32_operand<MODE>(v3, af[mt][3], afs[mt][3]);
           bsum[mt][0] += v0 + v2;
           bsum[mt][1] += v1 + v3;
         }
       }
 #pragma unroll
       for (int k = 0; k < kK; ++k) {
-        uint32_t bfr[NT][2];
+        uint32_t bfr[NT][2], bfs[NT][2];
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
           const float* xr = xs + (wn * 32 + nt * 8 + g) * S + shx[nt] + ks * KS + k;
@@ -455,17 +487,14 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
             bfr[nt][0] = pack_bf16(xr[2 * t], xr[2 * t + 1]);
             bfr[nt][1] = pack_bf16(xr[2 * t + 8], xr[2 * t + 9]);
           } else {
-            bfr[nt][0] = to_tf32(xr[t]);
-            bfr[nt][1] = to_tf32(xr[t + 4]);
+            tf32_operand<MODE>(xr[t], bfr[nt][0], bfs[nt][0]);
+            tf32_operand<MODE>(xr[t + 4], bfr[nt][1], bfs[nt][1]);
           }
         }
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-          for (int nt = 0; nt < NT; ++nt) {
-            if constexpr (BF) mma_bf16(acc[k][mt][nt], af[mt], bfr[nt]);
-            else mma_tf32(acc[k][mt][nt], af[mt], bfr[nt]);
-          }
+          for (int nt = 0; nt < NT; ++nt) mma_op<MODE>(acc[k][mt][nt], af[mt], afs[mt], bfr[nt], bfs[nt]);
       }
     }
     __syncthreads();  // this stage is refilled two chunks on
@@ -493,23 +522,42 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
     }
 }
 
-template <bool BF, bool MASK, bool VEC>
+template <int MODE, bool MASK, bool VEC>
 void launch_wgrad_cfg3(const direct_conv::WgradArgs& a, dim3 grid) {
-  constexpr size_t smem = TcWTile<BF, MASK, VEC>::smem;
+  constexpr size_t smem = TcWTile<MODE == tc_bf16, MASK, VEC>::smem;
   static const bool attr = [] {
-    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_wgrad_kernel<BF, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_wgrad_kernel<MODE, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     return true;
   }();
   (void)attr;
-  tc_wgrad_kernel<BF, MASK, VEC><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
+  tc_wgrad_kernel<MODE, MASK, VEC><<<grid, kThreadsTc, smem, cuda_rt::stream()>>>(a);
 }
-template <bool BF, bool MASK>
+template <int MODE, bool MASK>
 void launch_wgrad_cfg(const direct_conv::WgradArgs& a, dim3 grid) {
   const auto al = [](const void* p) { return reinterpret_cast<uintptr_t>(p) & 15; };
   const bool vec = vec_flag() && (!a.mask || al(a.mask) == al(a.dy)) && (reinterpret_cast<uintptr_t>(a.dy) & 3) == 0 &&
                    (reinterpret_cast<uintptr_t>(a.x) & 3) == 0;
-  if (vec) launch_wgrad_cfg3<BF, MASK, true>(a, grid);
-  else launch_wgrad_cfg3<BF, MASK, false>(a, grid);
+  if (vec) launch_wgrad_cfg3<MODE, MASK, true>(a, grid);
+  else launch_wgrad_cfg3<MODE, MASK, false>(a, grid);
+}
+
+template <int MODE> void launch_wgrad_masked(bool mask, const direct_conv::WgradArgs& a, dim3 grid) {
+  if (mask) launch_wgrad_cfg<MODE, true>(a, grid);
+  else launch_wgrad_cfg<MODE, false>(a, grid);
+}
+inline void launch_wgrad_mode(int mode, bool mask, const direct_conv::WgradArgs& a, dim3 grid) {
+  switch (mode) {
+    case tc_bf16: return launch_wgrad_masked<tc_bf16>(mask, a, grid);
+    case tc_tf32x3: return launch_wgrad_masked<tc_tf32x3>(mask, a, grid);
+    default: return launch_wgrad_masked<tc_tf32>(mask, a, grid);
+  }
+}
+inline void launch_mode(int mode, const FwdArgs& a) {
+  switch (mode) {
+    case tc_bf16: return launch<tc_bf16>(a);
+    case tc_tf32x3: return launch<tc_tf32x3>(a);
+    default: return launch<tc_tf32>(a);
+  }
 }
 
 }  // namespace galml::cuda_kernels::tc_conv
@@ -524,20 +572,19 @@ inline bool tc_wgrad_ok(const ConvDims& d) { return d.cin >= tc_wgrad_min_flag()
 // The entry points; as in conv1d_direct.cuh, their definitions (which instantiate the kernels) are
 // compiled in one translation unit, src/cuda/conv1d_tc.cu, and the other library units define
 // GALML_CUDA_CONV_TC_ELSEWHERE.
-// bf16: BF16 operands, else TF32. relu: fused into the store.
-void conv1d_tc_forward(bool bf16, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu);
+// mode: tc_conv::TcMode (TF32, BF16 or 3xTF32 operands). relu: fused into the store.
+void conv1d_tc_forward(int mode, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu);
 // dW += , db += (both nullable) on the tensor cores; mask as in conv1d_tc_input_grad.
-void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d);
+void conv1d_tc_weight_grad(int mode, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d);
 // dx = conv_transpose(dy masked by y > 0 when mask is given).
-void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d);
+void conv1d_tc_input_grad(int mode, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d);
 
 #if !defined(GALML_CUDA_CONV_TC_ELSEWHERE)
-void conv1d_tc_forward(bool bf16, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
+void conv1d_tc_forward(int mode, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
   direct_conv::FwdArgs a{x, w, b, nullptr, y, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), false, relu};
-  if (bf16) tc_conv::launch<true>(a);
-  else tc_conv::launch<false>(a);
+  tc_conv::launch_mode(mode, a);
 }
-void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d) {
+void conv1d_tc_weight_grad(int mode, const float* x, const float* mask, const float* dy, float* dw, float* db, int64_t N, const ConvDims& d) {
   if (!dw && !db) return;
   const int64_t tiles = ((d.cout + 63) / 64) * ((d.cin + 63) / 64);
   static const int64_t want = [] {
@@ -556,16 +603,14 @@ void conv1d_tc_weight_grad(bool bf16, const float* x, const float* mask, const f
   cuda_rt::DeviceBuffer<float> part(groups * wsz), part_b(db ? groups * d.cout : 1);
   direct_conv::WgradArgs a{x, dy, mask, part.get(), db ? part_b.get() : nullptr, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), cpg};
   const dim3 grid(unsigned((d.cin + 63) / 64), unsigned((d.cout + 63) / 64), unsigned(groups));
-  if (bf16) { if (mask) tc_conv::launch_wgrad_cfg<true, true>(a, grid); else tc_conv::launch_wgrad_cfg<true, false>(a, grid); }
-  else { if (mask) tc_conv::launch_wgrad_cfg<false, true>(a, grid); else tc_conv::launch_wgrad_cfg<false, false>(a, grid); }
+  tc_conv::launch_wgrad_mode(mode, mask != nullptr, a, grid);
   GALML_CUDA_LAUNCHED();
   if (dw) direct_conv::sum_partials(part.get(), dw, wsz, int(groups));
   if (db) direct_conv::sum_partials(part_b.get(), db, d.cout, int(groups));
 }
-void conv1d_tc_input_grad(bool bf16, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d) {
+void conv1d_tc_input_grad(int mode, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d) {
   direct_conv::FwdArgs a{dy, w, nullptr, mask, dx, N, int(d.cout), int(d.lout), int(d.cin), int(d.L), int(direct_conv::kK - 1 - d.pad), true, false};
-  if (bf16) tc_conv::launch<true>(a);
-  else tc_conv::launch<false>(a);
+  tc_conv::launch_mode(mode, a);
 }
 
 #endif  // GALML_CUDA_CONV_TC_ELSEWHERE

@@ -24,8 +24,10 @@ template <class T> void conv1d_relu_backward(const T* x, const T* w, const T* y,
 // auto (the default: direct for long rows / few channels, cuBLAS otherwise). Global, host-side.
 // Arithmetic of float matrix products and convolutions: FP32 (default), TF32 or BF16 tensor-core
 // operands with FP32 accumulation (tensors, master weights and losses stay FP32). Switches cuBLAS too
-// (TF32 math mode / BF16 compute type) and picks the tensor-core conv kernels (conv1d_tc.cuh). Global.
-enum MathPrecision : int { math_fp32 = 0, math_tf32 = 1, math_bf16 = 2 };
+// (TF32 math mode / BF16 compute type) and picks the tensor-core conv kernels (conv1d_tc.cuh). tf32x3:
+// the Conv1D kernels on the tensor cores with each FP32 operand split into two TF32 parts (three MMAs
+// per product, FP32-level error), cuBLAS in FP32. Global.
+enum MathPrecision : int { math_fp32 = 0, math_tf32 = 1, math_bf16 = 2, math_tf32x3 = 3 };
 void set_math_precision(int p);
 int math_precision();
 enum ConvPath : int { conv_path_gemm = 0, conv_path_auto = 1, conv_path_direct = 2 };
