@@ -3,8 +3,8 @@
 // K = 3, float tensors in memory). An implicit GEMM per sample and tap k:
 //   Y[o, l] += W_k[o, c] X[c, l + k - pad],  M = output channels, N = positions, K = input channels,
 // with mma.sync m16n8k8 (TF32) or m16n8k16 (BF16) and FP32 accumulation. Activations and weights stay
-// FP32 in memory (FP32 master weights); operands are rounded to TF32 / BF16 as they are read from shared
-// memory into the tensor-core fragments, so the mode changes arithmetic, never storage. A third mode,
+// FP32 in memory (FP32 master weights); operands are rounded to TF32 / BF16 in shared memory or as they
+// are read into the tensor-core fragments, so the mode changes arithmetic, never storage. A third mode,
 // 3xTF32, splits each FP32 operand into two TF32 parts and issues three MMAs per product (FP32-level
 // accuracy: the FP32 precision setting may use it, Precision::tf32x3).
 //
@@ -101,7 +101,8 @@ __device__ inline void row_vec(float* dst, const float* row, int rowlen, int64_t
   }
 }
 
-template <bool BF, int BM, int BN, bool MASK> struct TcTile {
+// SPLIT: a second input plane (after the mask plane's place) for 3xTF32's small parts.
+template <bool BF, int BM, int BN, bool MASK, bool SPLIT = false> struct TcTile {
   static constexpr int KS = BF ? 16 : 8;  // channels per MMA k-step
   static constexpr int NKS = kCCt / KS;   // k-steps per tap and stage
   // Row stride of the input tile: >= BN + K - 1 and = 8 (TF32: rows tig) or 4 (BF16: rows 2 tig, 2 tig + 1)
@@ -110,7 +111,8 @@ template <bool BF, int BM, int BN, bool MASK> struct TcTile {
   static constexpr int XW = BN + (BF ? 36 : 8);
   static constexpr int XN = kCCt * XW;
   static constexpr int WSZ = kK * BM * kCCt;  // weights of a stage, fragment order
-  static constexpr int STAGE = XN * (MASK ? 2 : 1) + WSZ;
+  static constexpr int XPLANES = MASK || SPLIT ? 2 : 1;  // input values; the mask or the small parts
+  static constexpr int STAGE = XN * XPLANES + WSZ;
   static constexpr size_t smem = 2 * STAGE * sizeof(float);
 };
 
@@ -135,9 +137,9 @@ __device__ inline int frag_index(int oo, int cc, int k) {
 // order per (output tile, chunk) by pack_weights_kernel (a.w then points to it); else 4-byte copies.
 template <int MODE, int BM, int BN, bool MASK, bool VEC>
 __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
-  constexpr bool BF = MODE == tc_bf16;
-  using Tl = TcTile<BF, BM, BN, MASK>;
-  constexpr int KS = Tl::KS, NKS = Tl::NKS, XW = Tl::XW, XN = Tl::XN, STAGE = Tl::STAGE, MTB = BM / 16;
+  constexpr bool BF = MODE == tc_bf16, X3 = MODE == tc_tf32x3;
+  using Tl = TcTile<BF, BM, BN, MASK, X3>;
+  constexpr int KS = Tl::KS, NKS = Tl::NKS, XW = Tl::XW, XN = Tl::XN, STAGE = Tl::STAGE, MTB = BM / 16, XP = Tl::XPLANES;
   constexpr int WM = BM / 32, WN = 4 / WM;
   static_assert(WM * WN == 4 && BN / WN == 64, "tc conv: each warp owns 32 x 64 outputs");
   constexpr int MT = 2, NT = 8;
@@ -152,7 +154,7 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
     const int64_t p0 = int64_t(l0) - a.pad;
     auto load = [&](int stage, int c0) {
       float* xs = sm + stage * STAGE;
-      float* ws = xs + XN * (MASK ? 2 : 1);
+      float* ws = xs + XN * XP;
       if constexpr (VEC) {
         constexpr int V = (BN + 8) / 4;  // vectors per row: BN + K - 1 columns plus up to 3 of shift
         for (int e = tid; e < kCCt * V; e += kThreadsTc) {
@@ -201,8 +203,23 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
       if (q + 1 < nchunks) { load((q + 1) & 1, (q + 1) * kCCt); cp_async_wait<1>(); }
       else cp_async_wait<0>();
       __syncthreads();
+      if constexpr (!BF) {
+        // TF32 / 3xTF32: round (or split) the stage's input tile once, with the ReLU mask applied, instead
+        // of in every warp and tap that reads a value: the small parts go to the second plane (over the
+        // mask, which each element's own thread has read first).
+        float* xw = sm + (q & 1) * STAGE;
+        for (int e = tid; e < XN; e += kThreadsTc) {
+          float v = xw[e];
+          if constexpr (MASK) v = xw[XN + e] > 0.f ? v : 0.f;
+          uint32_t big, small;
+          tf32_operand<MODE>(v, big, small);
+          xw[e] = __uint_as_float(big);
+          if constexpr (X3) xw[XN + e] = __uint_as_float(small);
+        }
+        __syncthreads();
+      }
       const float* xs = sm + (q & 1) * STAGE;
-      const float* ws = xs + XN * (MASK ? 2 : 1);
+      const float* ws = xs + XN * XP;
 #pragma unroll
       for (int k = 0; k < kK; ++k) {
 #pragma unroll
@@ -240,9 +257,11 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
             if constexpr (BF) {
               bfr[nt][0] = pack_bf16(rd(ks * KS + 2 * t, rsh[0]), rd(ks * KS + 2 * t + 1, rsh[1]));
               bfr[nt][1] = pack_bf16(rd(ks * KS + 2 * t + 8, rsh[2]), rd(ks * KS + 2 * t + 9, rsh[3]));
-            } else {
-              tf32_operand<MODE>(rd(ks * KS + t, rsh[0]), bfr[nt][0], bfs[nt][0]);
-              tf32_operand<MODE>(rd(ks * KS + t + 4, rsh[1]), bfr[nt][1], bfs[nt][1]);
+            } else {  // already rounded / split and masked in shared memory
+              const int i0 = (ks * KS + t) * XW + rsh[0] + col, i1 = (ks * KS + t + 4) * XW + rsh[1] + col;
+              bfr[nt][0] = __float_as_uint(xs[i0]);
+              bfr[nt][1] = __float_as_uint(xs[i1]);
+              if constexpr (X3) { bfs[nt][0] = __float_as_uint(xs[XN + i0]); bfs[nt][1] = __float_as_uint(xs[XN + i1]); }
             }
           }
 #pragma unroll
@@ -298,7 +317,7 @@ inline bool& vec_flag() { static bool on = true; return on; }
 
 template <int MODE, int BM, int BN, bool MASK, bool VEC>
 void launch_cfg4(const FwdArgs& a, dim3 grid) {
-  constexpr size_t smem = TcTile<MODE == tc_bf16, BM, BN, MASK>::smem;
+  constexpr size_t smem = TcTile<MODE == tc_bf16, BM, BN, MASK, MODE == tc_tf32x3>::smem;
   static const bool attr = [] {
     GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_fwd_kernel<MODE, BM, BN, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     return true;
