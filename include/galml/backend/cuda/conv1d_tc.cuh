@@ -101,17 +101,18 @@ __device__ inline void row_vec(float* dst, const float* row, int rowlen, int64_t
   }
 }
 
-// SPLIT: a second input plane (after the mask plane's place) for 3xTF32's small parts.
+// The input tile has a second plane for the ReLU mask (MASK), 3xTF32's small parts (SPLIT; over the mask)
+// or BF16's packed channel pairs (over the mask).
 template <bool BF, int BM, int BN, bool MASK, bool SPLIT = false> struct TcTile {
   static constexpr int KS = BF ? 16 : 8;  // channels per MMA k-step
   static constexpr int NKS = kCCt / KS;   // k-steps per tap and stage
-  // Row stride of the input tile: >= BN + K - 1 and = 8 (TF32: rows tig) or 4 (BF16: rows 2 tig, 2 tig + 1)
-  // modulo 32 banks, so a warp's B-fragment reads are conflict-free.
+  // Row stride of the input tile: >= BN + K - 1 and = 8 modulo 32 banks, so a warp's B-fragment reads
+  // (TF32: rows t, t + 4; BF16 packed pairs: rows t, t + 4 of the pair plane) are conflict-free.
   // Also >= BN + 8: a row copied as 16-byte vectors starts up to 3 columns late (row_shift).
-  static constexpr int XW = BN + (BF ? 36 : 8);
+  static constexpr int XW = BN + 8;
   static constexpr int XN = kCCt * XW;
   static constexpr int WSZ = kK * BM * kCCt;  // weights of a stage, fragment order
-  static constexpr int XPLANES = MASK || SPLIT ? 2 : 1;  // input values; the mask or the small parts
+  static constexpr int XPLANES = MASK || SPLIT || BF ? 2 : 1;
   static constexpr int STAGE = XN * XPLANES + WSZ;
   static constexpr size_t smem = 2 * STAGE * sizeof(float);
 };
@@ -203,18 +204,39 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
       if (q + 1 < nchunks) { load((q + 1) & 1, (q + 1) * kCCt); cp_async_wait<1>(); }
       else cp_async_wait<0>();
       __syncthreads();
-      if constexpr (!BF) {
-        // TF32 / 3xTF32: round (or split) the stage's input tile once, with the ReLU mask applied, instead
-        // of in every warp and tap that reads a value: the small parts go to the second plane (over the
-        // mask, which each element's own thread has read first).
+      // Column offset of a row of this stage (row_shift of its global row; 0 without VEC).
+      auto shift_of = [&](int row) {
+        if constexpr (VEC) { const int c = q * kCCt + row; return row_shift(in + (c < a.cin ? int64_t(c) * a.lin : 0), p0); }
+        else return 0;
+      };
+      // The stage's input tile is converted once, with the ReLU mask applied, instead of in every warp
+      // and tap that reads a value.
+      {
         float* xw = sm + (q & 1) * STAGE;
-        for (int e = tid; e < XN; e += kThreadsTc) {
-          float v = xw[e];
-          if constexpr (MASK) v = xw[XN + e] > 0.f ? v : 0.f;
-          uint32_t big, small;
-          tf32_operand<MODE>(v, big, small);
-          xw[e] = __uint_as_float(big);
-          if constexpr (X3) xw[XN + e] = __uint_as_float(small);
+        if constexpr (!BF) {
+          // TF32 / 3xTF32: rounded (or split) in place; the small parts go to the second plane, over the
+          // mask, which each element's own thread has read first.
+          for (int e = tid; e < XN; e += kThreadsTc) {
+            float v = xw[e];
+            if constexpr (MASK) v = xw[XN + e] > 0.f ? v : 0.f;
+            uint32_t big, small;
+            tf32_operand<MODE>(v, big, small);
+            xw[e] = __uint_as_float(big);
+            if constexpr (X3) xw[XN + e] = __uint_as_float(small);
+          }
+        } else {
+          // BF16: channel pairs (2p, 2p + 1) packed into one word per column (row p of the second plane,
+          // positions aligned: the rows' shifts undone), the B fragment's layout. Masking in place first.
+          if constexpr (MASK) {
+            for (int e = tid; e < XN; e += kThreadsTc) xw[e] = xw[XN + e] > 0.f ? xw[e] : 0.f;
+            __syncthreads();
+          }
+          uint32_t* pk = reinterpret_cast<uint32_t*>(xw + XN);
+          constexpr int NC = BN + kK - 1;  // the columns the fragments read
+          for (int e = tid; e < (kCCt / 2) * NC; e += kThreadsTc) {
+            const int pr = e / NC, j = e % NC;
+            pk[pr * XW + j] = pack_bf16(xw[2 * pr * XW + shift_of(2 * pr) + j], xw[(2 * pr + 1) * XW + shift_of(2 * pr + 1) + j]);
+          }
         }
         __syncthreads();
       }
@@ -238,27 +260,17 @@ __global__ void __launch_bounds__(kThreadsTc) tc_fwd_kernel(FwdArgs a) {
               tf32_operand<MODE>(v.z, af[mt][2], afs[mt][2]); tf32_operand<MODE>(v.w, af[mt][3], afs[mt][3]);
             }
           }
-          // Column offset of each row this lane reads (row_shift of its global row; 0 without VEC).
-          auto shift_of = [&](int row) {
-            if constexpr (VEC) { const int c = q * kCCt + row; return row_shift(in + (c < a.cin ? int64_t(c) * a.lin : 0), p0); }
-            else return 0;
-          };
-          int rsh[4];
-          if constexpr (BF) { rsh[0] = shift_of(ks * KS + 2 * t); rsh[1] = shift_of(ks * KS + 2 * t + 1); rsh[2] = shift_of(ks * KS + 2 * t + 8); rsh[3] = shift_of(ks * KS + 2 * t + 9); }
-          else { rsh[0] = shift_of(ks * KS + t); rsh[1] = shift_of(ks * KS + t + 4); rsh[2] = rsh[3] = 0; }
+          // Row shifts of the two rows this lane reads (TF32; BF16's packed plane has none).
+          const int rsh0 = BF ? 0 : shift_of(ks * KS + t), rsh1 = BF ? 0 : shift_of(ks * KS + t + 4);
 #pragma unroll
           for (int nt = 0; nt < NT; ++nt) {
             const int col = wn * 64 + nt * 8 + g + k;
-            auto rd = [&](int row, int sh) {
-              float v = xs[row * XW + sh + col];
-              if constexpr (MASK) v = xs[XN + row * XW + sh + col] > 0.f ? v : 0.f;
-              return v;
-            };
-            if constexpr (BF) {
-              bfr[nt][0] = pack_bf16(rd(ks * KS + 2 * t, rsh[0]), rd(ks * KS + 2 * t + 1, rsh[1]));
-              bfr[nt][1] = pack_bf16(rd(ks * KS + 2 * t + 8, rsh[2]), rd(ks * KS + 2 * t + 9, rsh[3]));
+            if constexpr (BF) {  // channel pairs (2t, 2t + 1) and (2t + 8, 2t + 9) of this k-step
+              const uint32_t* pk = reinterpret_cast<const uint32_t*>(xs + XN);
+              bfr[nt][0] = pk[(ks * (KS / 2) + t) * XW + col];
+              bfr[nt][1] = pk[(ks * (KS / 2) + t + 4) * XW + col];
             } else {  // already rounded / split and masked in shared memory
-              const int i0 = (ks * KS + t) * XW + rsh[0] + col, i1 = (ks * KS + t + 4) * XW + rsh[1] + col;
+              const int i0 = (ks * KS + t) * XW + rsh0 + col, i1 = (ks * KS + t + 4) * XW + rsh1 + col;
               bfr[nt][0] = __float_as_uint(xs[i0]);
               bfr[nt][1] = __float_as_uint(xs[i1]);
               if constexpr (X3) { bfs[nt][0] = __float_as_uint(xs[XN + i0]); bfs[nt][1] = __float_as_uint(xs[XN + i1]); }
