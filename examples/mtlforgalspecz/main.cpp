@@ -118,8 +118,9 @@ int main(int argc, char** argv) {
   pr->add_option("inputs", pr_in, "Files or directories")->required();
   // reproduce
   auto* rep = app.add_subcommand("reproduce", "mock (unless --spectra/--catalog), prepare, train MT / no-SE / single-task models, evaluate, report");
-  fs::path r_out = "out/mtlforgalspecz", r_spec, r_cat; int64_t r_n = 350; int r_epochs = 20; int r_batch = 32; uint64_t r_seed = 42; int r_mc = 100;
+  fs::path r_out = "out/mtlforgalspecz", r_spec, r_cat, r_data; int64_t r_n = 350; int r_epochs = 20; int r_batch = 32; uint64_t r_seed = 42; int r_mc = 100;
   std::string r_device = "cpu", r_init = "glorot", r_precision = "fp32";
+  bool r_resume = false;
   rep->add_option("--out", r_out, "Output directory");
   rep->add_option("--n-per-class", r_n, "Galaxies per class (paper: 25000)");
   rep->add_option("--epochs", r_epochs, "Epochs per model (paper: 100)");
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
   rep->add_option("--init", r_init, "pytorch (the spec's assumption) or glorot (Keras; the quick default: the deep valid-conv stack starts learning within a few hundred steps)")->check(CLI::IsMember({"pytorch", "glorot"}));
   rep->add_option("--spectra", r_spec, "Real spectra directory (with --catalog)");
   rep->add_option("--catalog", r_cat, "Real catalogue CSV (with --spectra)");
+  rep->add_option("--data", r_data, "A dataset written by `prepare` (or by an earlier reproduce: OUT/dataset.galml): no mock survey, no prepare");
+  rep->add_flag("--resume", r_resume, "Continue each model's training from OUT/<model>/last.ckpt where there is one (a model that has finished is only evaluated again)");
   rep->add_option("--seed", r_seed, "Seed");
   rep->add_option("--mc", r_mc, "MC-dropout passes");
   rep->add_option("--device", r_device, "cpu or cuda (GPU build: docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
@@ -186,17 +189,25 @@ int main(int argc, char** argv) {
     fs::create_directories(r_out);
     std::string desc;
     fs::path spectra = r_spec, catalog = r_cat;
-    if (spectra.empty() || catalog.empty()) {
-      GALML_CHECK(spectra.empty() && catalog.empty(), "reproduce: give both --spectra and --catalog for real data, or neither for the mock survey");
-      galml::mock::MockOptions mo; mo.n_per_class = r_n; mo.seed = r_seed;
-      std::fprintf(stderr, "writing a mock survey (%lld galaxies per class) to %s\n", (long long)r_n, (r_out / "mock").string().c_str());
-      galml::mock::write_survey(r_out / "mock", mo);
-      spectra = r_out / "mock" / "spectra"; catalog = r_out / "mock" / "catalog.csv";
+    Dataset d;
+    if (!r_data.empty()) {
+      GALML_CHECK(spectra.empty() && catalog.empty(), "reproduce: --data takes a prepared dataset; --spectra/--catalog would prepare another one (give one or the other)");
+      d = load_dataset(r_data);
+      desc = "prepared dataset " + r_data.string();
+    } else {
+      if (spectra.empty() || catalog.empty()) {
+        GALML_CHECK(spectra.empty() && catalog.empty(), "reproduce: give both --spectra and --catalog for real data, or neither for the mock survey");
+        galml::mock::MockOptions mo; mo.n_per_class = r_n; mo.seed = r_seed;
+        std::fprintf(stderr, "writing a mock survey (%lld galaxies per class) to %s\n", (long long)r_n, (r_out / "mock").string().c_str());
+        galml::mock::write_survey(r_out / "mock", mo);
+        spectra = r_out / "mock" / "spectra"; catalog = r_out / "mock" / "catalog.csv";
+      }
+      d = prepare_dataset(spectra, catalog, r_out / "dataset.galml", r_n, r_seed);
+      desc = r_spec.empty() ? "built-in mock survey (seed " + std::to_string(r_seed) + ")" : "real data from " + r_cat.string();
     }
-    const auto d = prepare_dataset(spectra, catalog, r_out / "dataset.galml", r_n, r_seed);
-    desc = (r_spec.empty() ? "built-in mock survey (seed " + std::to_string(r_seed) + ")" : "real data from " + r_cat.string()) + ", " +
-           std::to_string(d.size()) + " spectra after selection, " + std::to_string(r_epochs) + " epochs per model";
-    TrainConfig c; c.epochs = r_epochs; c.seed = r_seed; c.batch = r_batch; c.precision = r_precision;
+    desc += ", " + std::to_string(d.size()) + " spectra after selection, " + std::to_string(r_epochs) + " epochs per model";
+    const double data_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    TrainConfig c; c.epochs = r_epochs; c.seed = r_seed; c.batch = r_batch; c.precision = r_precision; c.resume = r_resume;
     c.init = r_init == "glorot" ? galml::Init::glorot_uniform : galml::Init::pytorch;
     desc += ", batch " + std::to_string(r_batch) + ", " + (r_init == "glorot" ? "Glorot-uniform" : "PyTorch-default") + " initialisation";
     std::vector<ModelRun> runs;
@@ -206,8 +217,9 @@ int main(int argc, char** argv) {
     { auto c2 = c; c2.task = TaskSet::reg; runs.push_back(train_and_eval<NetReg>("single_reg", "single-task regression", d, c2, r_out / "single_reg", 0, rcu)); }
     { auto c2 = c; c2.task = TaskSet::cls; runs.push_back(train_and_eval<NetCls>("single_cls", "single-task classification", d, c2, r_out / "single_cls", 0, rcu)); }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    write_report(r_out, d, runs, desc, wall);
-    std::printf("report: %s (metrics.json, SVG figures); wall time %.0f s\n", (r_out / "report.md").string().c_str(), wall);
+    write_report(r_out, d, runs, desc, {.wall_seconds = wall, .data_seconds = data_seconds, .resumed = r_resume});
+    std::printf("report: %s (metrics.json, SVG figures); wall time %.0f s: data preparation %.0f s, training + evaluation %.0f s\n",
+                (r_out / "report.md").string().c_str(), wall, data_seconds, wall - data_seconds);
     for (auto& r : runs) {
       std::printf("  %-28s", r.label.c_str());
       if (r.metrics.contains("classification")) std::printf(" accuracy %.4f", r.metrics["classification"]["accuracy"].get<double>());

@@ -53,12 +53,23 @@ inline std::string f2(double v) { char b[32]; std::snprintf(b, sizeof b, "%.2f",
 
 struct ModelRun { std::string key, label; TrainSummary train; nlohmann::json metrics; Predictions pred; };
 
-inline void write_report(const fs::path& out, const Dataset& d, const std::vector<ModelRun>& runs, const std::string& data_desc, double wall_seconds) {
+// Wall time of a reproduce run: in all, and the part before training (mock survey + prepare, or loading
+// a prepared dataset). resumed: the models' training continued from checkpoints of an earlier process.
+struct RunTiming { double wall_seconds = 0, data_seconds = 0; bool resumed = false; };
+
+inline void write_report(const fs::path& out, const Dataset& d, const std::vector<ModelRun>& runs, const std::string& data_desc, const RunTiming& tm) {
   using galml::report::MarkdownReport;
   nlohmann::json all;
-  for (auto& r : runs) { all[r.key] = r.metrics; all[r.key]["train_seconds"] = r.train.seconds; all[r.key]["best_epoch"] = r.train.best_epoch; }
+  double train_sum = 0;
+  for (auto& r : runs) {
+    all[r.key] = r.metrics; all[r.key]["train_seconds"] = r.train.seconds; all[r.key]["best_epoch"] = r.train.best_epoch;
+    train_sum += r.train.seconds;
+  }
   all["data"] = data_desc;
-  all["wall_seconds"] = wall_seconds;
+  all["wall_seconds"] = tm.wall_seconds;
+  all["data_seconds"] = tm.data_seconds;
+  all["train_eval_seconds"] = tm.wall_seconds - tm.data_seconds;
+  all["resumed"] = tm.resumed;
   galml::report::write_json(out / "metrics.json", all);
   auto find = [&](const std::string& k) -> const ModelRun* { for (auto& r : runs) if (r.key == k) return &r; return nullptr; };
   const ModelRun* mt = find("multitask");
@@ -68,7 +79,11 @@ inline void write_report(const fs::path& out, const Dataset& d, const std::vecto
                "Numbers measured on the mock survey are **not** a reproduction of the paper's results: they show that the "
                "pipeline works end to end and how the variants compare on the same mock data.");
   md.paragraph("Test split: " + std::to_string(d.test.size()) + " spectra; train " + std::to_string(d.train.size()) + ", validation " +
-               std::to_string(d.val.size()) + ". Wall time of the whole run: " + f2(wall_seconds) + " s.");
+               std::to_string(d.val.size()) + ". Wall time of the whole run: " + f2(tm.wall_seconds) + " s, of which " + f2(tm.data_seconds) +
+               " s data preparation and " + f2(tm.wall_seconds - tm.data_seconds) + " s training, evaluation and this report (the four models' " +
+               "training alone: " + f2(train_sum) + " s)." +
+               (tm.resumed ? " This run resumed training from checkpoints of an earlier run (--resume): the wall times cover this process only, "
+                             "the training times include the earlier process's epochs." : ""));
   auto cls_row = [&](const char* name, const ModelRun* r, const char* paper_acc) -> std::vector<std::string> {
     if (!r || !r->metrics.contains("classification")) return {name, "–", "–", "–", "–", paper_acc};
     auto& c = r->metrics["classification"];
