@@ -388,18 +388,22 @@ void launch(const FwdArgs& a) {
 // group, summed in group order by direct_conv::sum_partials, as in the FP32 kernel: deterministic.
 inline constexpr int kTP = 32;  // positions per stage
 
-template <bool BF, bool MASK, bool VEC> struct TcWTile {
+// SPLIT (3xTF32): the small parts of x need a plane; with MASK they take the mask's (applied to dy first).
+template <bool BF, bool MASK, bool VEC, bool SPLIT = false> struct TcWTile {
   // Row stride: = 8 (BF16 pairs) or 4 (TF32) mod 32 banks, >= kTP + K - 1, and >= kTP + 8 with VEC.
   static constexpr int S = BF ? 40 : VEC ? 68 : 36;
   static constexpr int TILE = 64 * S;
-  static constexpr int STAGE = TILE * (MASK ? 3 : 2);  // dy, [mask], x
+  static constexpr int STAGE = TILE * (MASK || SPLIT ? 3 : 2);  // dy, [mask / x's small parts], x
   static constexpr size_t smem = 2 * STAGE * sizeof(float);
+  // Columns of a row any fragment reads: kTP (dy) or kTP + K - 1 (x), plus up to 3 of row shift (VEC).
+  static constexpr int NCOL = kTP + kK - 1 + (VEC ? 3 : 0);
+  static_assert(NCOL <= S, "tc wgrad: the converted columns must lie inside a row");
 };
 
 template <int MODE, bool MASK, bool VEC>
 __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::WgradArgs a) {
-  constexpr bool BF = MODE == tc_bf16;
-  using Tl = TcWTile<BF, MASK, VEC>;
+  constexpr bool BF = MODE == tc_bf16, X3 = MODE == tc_tf32x3;
+  using Tl = TcWTile<BF, MASK, VEC, X3>;
   constexpr int S = Tl::S, TILE = Tl::TILE, STAGE = Tl::STAGE, KS = BF ? 16 : 8, NKS = kTP / KS, MT = 2, NT = 4;
   extern __shared__ __align__(16) float sm[];
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane >> 2, t = lane & 3;
@@ -459,8 +463,26 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
     if (q + 1 < q1) { load(stage ^ 1, q + 1); cp_async_wait<1>(); }
     else cp_async_wait<0>();
     __syncthreads();
+    if constexpr (!BF) {
+      // TF32 / 3xTF32: the ReLU mask applied to dy and x rounded (or split) once per stage, instead of in
+      // every tap and warp that reads it. dy stays FP32 (the bias sums use it; its fragments are
+      // converted as they are read, once per k-step).
+      float* dyw = sm + stage * STAGE;
+      float* xw = dyw + TILE * (MASK ? 2 : 1);
+      float* smallw = MASK ? dyw + TILE : xw + TILE;  // over the mask, which each element's thread reads first
+      for (int e = tid; e < 64 * Tl::NCOL; e += kThreadsTc) {
+        const int idx = (e / Tl::NCOL) * S + e % Tl::NCOL;
+        if constexpr (MASK) dyw[idx] = dyw[TILE + idx] > 0.f ? dyw[idx] : 0.f;
+        uint32_t big, small;
+        tf32_operand<MODE>(xw[idx], big, small);
+        xw[idx] = __uint_as_float(big);
+        if constexpr (X3) smallw[idx] = __uint_as_float(small);
+      }
+      __syncthreads();
+    }
     const float* dys = sm + stage * STAGE;
     const float* xs = dys + TILE * (MASK ? 2 : 1);
+    const float* xsmall = MASK ? dys + TILE : xs + TILE;  // 3xTF32
     // Column offsets of the rows this lane reads (row_shift; 0 without VEC): dy rows r0, r0 + 8 per
     // 16-row tile, x rows one per 8-column tile.
     int shd[MT][2], shx[NT];
@@ -484,7 +506,7 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
     }
     auto rd_dy = [&](int row, int sh, int col) {
       float v = dys[row * S + sh + col];
-      if constexpr (MASK) v = dys[TILE + row * S + sh + col] > 0.f ? v : 0.f;
+      if constexpr (MASK && BF) v = dys[TILE + row * S + sh + col] > 0.f ? v : 0.f;  // (TF32: applied above)
       return v;
     };
 #pragma unroll
@@ -517,9 +539,14 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
           if constexpr (BF) {
             bfr[nt][0] = pack_bf16(xr[2 * t], xr[2 * t + 1]);
             bfr[nt][1] = pack_bf16(xr[2 * t + 8], xr[2 * t + 9]);
-          } else {
-            tf32_operand<MODE>(xr[t], bfr[nt][0], bfs[nt][0]);
-            tf32_operand<MODE>(xr[t + 4], bfr[nt][1], bfs[nt][1]);
+          } else {  // rounded / split above
+            bfr[nt][0] = __float_as_uint(xr[t]);
+            bfr[nt][1] = __float_as_uint(xr[t + 4]);
+            if constexpr (X3) {
+              const float* xq = xsmall + (xr - xs);
+              bfs[nt][0] = __float_as_uint(xq[t]);
+              bfs[nt][1] = __float_as_uint(xq[t + 4]);
+            }
           }
         }
 #pragma unroll
@@ -555,7 +582,7 @@ __global__ void __launch_bounds__(kThreadsTc) tc_wgrad_kernel(direct_conv::Wgrad
 
 template <int MODE, bool MASK, bool VEC>
 void launch_wgrad_cfg3(const direct_conv::WgradArgs& a, dim3 grid) {
-  constexpr size_t smem = TcWTile<MODE == tc_bf16, MASK, VEC>::smem;
+  constexpr size_t smem = TcWTile<MODE == tc_bf16, MASK, VEC, MODE == tc_tf32x3>::smem;
   static const bool attr = [] {
     GALML_CUDA_CHECK(cudaFuncSetAttribute(tc_wgrad_kernel<MODE, MASK, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     return true;
