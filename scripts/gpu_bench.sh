@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build, test and benchmark the CUDA backend on a GPU machine in one go (docs/gpu.md).
-#   bash scripts/gpu_bench.sh [tests] [conv] [conv1024] [ncu] [model] [torch] [models] [profile] [resume] [reproduce]
+#   bash scripts/gpu_bench.sh [tests] [conv] [conv1024] [ncu] [model] [torch] [models] [profile] [resume] [reproduce] [reprofull]
 #   (default: tests conv model torch; "models" = GCSNet and ViT-style networks against PyTorch;
 #    "profile" = per-kernel times of one training step of each network, ncu + scripts/ncu_summary.py;
-#    "resume" = mtlforgalspecz --device cuda: a run stopped after epoch 1 and resumed vs an uninterrupted one)
+#    "resume" = mtlforgalspecz --device cuda: a run stopped after epoch 1 and resumed vs an uninterrupted one;
+#    "reprofull" = the full-size reproduce in several calls (REPRO_FULL_DIR, REPRO_PRECISION, REPRO_TIMEOUT))
 # Logs go to $OUT/logs (or ./gpu-out/logs) and are packed into logs.tgz at the end; the last lines summarise.
 # GALML_GPU_BUILD=dir uses that build folder; GALML_GPU_PREBUILT=1 skips configure and build (binaries
 # built elsewhere with the same CUDA toolkit and -DCMAKE_CUDA_ARCHITECTURES=90, e.g. carried to the GPU machine).
@@ -27,7 +28,7 @@ has models && targets="$targets bench_cuda_models"
 has model && targets="$targets bench_cuda_mtlforgalspecz"
 has torch && targets="$targets bench_cuda_mtlforgalspecz"
 has profile && targets="$targets bench_cuda_models"
-(has reproduce || has resume) && targets="$targets mtlforgalspecz"
+(has reproduce || has resume || has reprofull) && targets="$targets mtlforgalspecz"
 t0=$(date +%s)
 cmake --build "$bd" -j16 --target $targets > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 echo "build: $(( $(date +%s) - t0 )) s"
@@ -78,5 +79,27 @@ if has reproduce; then
   timeout "${REPRO_TIMEOUT:-200}" "$bd"/examples/mtlforgalspecz/mtlforgalspecz reproduce --device cuda ${REPRO_ARGS:-} --out "$out/repro" > "$out/reproduce.log" 2>&1
   rc=$?; echo "reproduce: exit $rc, $(awk -v a="$t1" -v b="$(date +%s.%N)" "BEGIN{print b-a}") s wall"
   tr '\r' '\n' < "$out/reproduce.log" | grep -vE "ETA|^\s*$" | tail -25
+fi
+if has reprofull; then
+  # The issue's full-size run (25,000 per class, 100 epochs, batch 128, four models), which needs more than
+  # one 10-minute device call: the first call writes the mock survey and the dataset (timed apart: the
+  # target excludes data preparation) and trains until REPRO_TIMEOUT; each later call (the machine must
+  # still be warm: same REPRO_FULL_DIR) continues with --resume, then evaluates and writes the report.
+  ex="$bd/examples/mtlforgalspecz/mtlforgalspecz"; w="${REPRO_FULL_DIR:-/tmp/galml-reprofull}"; mkdir -p "$w"
+  if [[ ! -f "$w/dataset.galml" ]]; then
+    t1=$(date +%s)
+    "$ex" mock --out "$w/mock" --n-per-class 25000 --seed 42 > "$out/reprofull-data.log" 2>&1 &&
+      "$ex" prepare --spectra "$w/mock/spectra" --catalog "$w/mock/catalog.csv" --out "$w/dataset.galml" --n-per-class 25000 --seed 42 >> "$out/reprofull-data.log" 2>&1
+    echo "reprofull: data preparation exit $?, $(( $(date +%s) - t1 )) s"; tail -8 "$out/reprofull-data.log"
+  fi
+  t1=$(date +%s.%N)
+  timeout "${REPRO_TIMEOUT:-480}" "$ex" reproduce --device cuda --data "$w/dataset.galml" --epochs 100 --batch 128 --init pytorch --mc 100 \
+    --precision "${REPRO_PRECISION:-bf16}" --resume --out "$w/run" > "$out/reprofull.log" 2>&1
+  rc=$?; echo "reprofull: exit $rc (124: stopped by REPRO_TIMEOUT, call again to resume), $(awk -v a="$t1" -v b="$(date +%s.%N)" "BEGIN{print b-a}") s wall"
+  tr '\r' '\n' < "$out/reprofull.log" | grep -E "^== |resuming|report:|accuracy|train [0-9]" | tail -20
+  for m in multitask noattention single_reg single_cls; do
+    [[ -f "$w/run/$m/history.json" ]] && python3 -c "import json,sys; h=json.load(open(sys.argv[1])); e=h['epochs']; print(sys.argv[2], len(e), 'epochs,', round(sum(r['seconds'] for r in e), 1), 's')" "$w/run/$m/history.json" "$m"
+  done
+  [[ -f "$w/run/metrics.json" ]] && cp "$w/run/metrics.json" "$w/run/report.md" "$out/" 2>/dev/null
 fi
 printf '%s\n' "${summary[@]}"
