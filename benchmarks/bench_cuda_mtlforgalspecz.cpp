@@ -1,8 +1,9 @@
 // MTLforGalSpecZ on the GPU: the whole training step (forward, focal + masked-MAE losses on the device,
 // backward, fused Adam) at batch 128, eager and replayed as one CUDA graph, FP32 and TF32; inference
 // (eval-mode forward) at batch 1024, eager and as a graph; FP32, TF32 and BF16 (FP32 storage and master
-// weights, tensor-core operands). Prints samples/s (median of 5 timed runs,
-// each over many steps, host clock around a synchronised stream). Compare with
+// weights, tensor-core operands) and 3xTF32. Prints samples/s (median of 5 timed runs, each over many
+// steps, host clock around a synchronised stream), and the achieved FLOP/s and least memory traffic per
+// second against the H100's limits (RATE lines). Compare with
 // benchmarks/compare_pytorch_cuda.py on the same machine (docs/gpu.md).
 //
 //   bench_cuda_mtlforgalspecz [--steps 60] [--quick]
@@ -37,6 +38,37 @@ static train::Batch<float> make_batch(int64_t N, uint64_t s) {
 }
 
 static double median(std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
+
+// Work per sample of the ten convolutions (padding 0), which are > 99% of the network's arithmetic (the
+// SE block and the heads add ~0.2 MFLOP): FLOPs of the forward, and of a training step (forward, dx of
+// every layer but the first, dW); and the least DRAM traffic with FP32 activations, each tensor moved
+// once per pass: forward reads the input and writes the output of each convolution and pool; backward
+// reads x, y (ReLU mask), dy and writes dx for the convolutions (dx pass and dW pass each read dy and y),
+// reads y, dy_pooled and writes dy for the pools. An estimate for the report, not a measurement.
+struct Work { double fwd_flop = 0, train_flop = 0, fwd_bytes = 0, train_bytes = 0; };
+static Work mtl_work() {
+  Work w;
+  int64_t c = 1, L = kPix;
+  const int64_t widths[] = {16, 32, 64, 128, 256};
+  bool first = true;
+  for (int64_t co : widths) {
+    for (int rep = 0; rep < 2; ++rep) {
+      const int64_t lo = L - 2;
+      const double f = 2.0 * double(co) * double(c) * 3 * double(lo), in = double(c * L) * 4, out = double(co * lo) * 4;
+      w.fwd_flop += f;
+      w.train_flop += f * (first ? 2 : 3);
+      w.fwd_bytes += in + out;
+      w.train_bytes += in + out + (first ? 0 : out * 2 + in) + (in + out * 2);  // forward; dx pass; dW pass
+      first = false;
+      c = co; L = lo;
+    }
+    const double pin = double(c * L) * 4, pout = double(c * (L / 3)) * 4;
+    w.fwd_bytes += pin + pout;
+    w.train_bytes += pin + pout + (pin + pout + pin);
+    L /= 3;
+  }
+  return w;
+}
 template <class F> static double time_s(F&& f) {
   cuda_rt::synchronize();
   const auto t0 = std::chrono::steady_clock::now();
@@ -113,5 +145,17 @@ int main(int argc, char** argv) {
   std::printf("first-steps focal loss %.4f\n", l0);
   std::printf("%-36s %14s\n", "galml (CUDA)", "samples/s");
   for (auto& r : rows) std::printf("GALML %-36s %14.0f\n", r.what.c_str(), r.v);
+  // Achieved rates against the H100 limits the issue names (~67 TFLOP/s FP32, ~800 dense BF16, taken as
+  // ~400 for TF32; ~3 TB/s HBM3). 3xTF32 is compared with the FP32 peak: it does FP32-accuracy work.
+  const Work w = mtl_work();
+  std::printf("\nwork per sample (10 convolutions): forward %.1f MFLOP, training step %.1f MFLOP; least FP32 traffic %.1f / %.1f MB\n",
+              w.fwd_flop * 1e-6, w.train_flop * 1e-6, w.fwd_bytes * 1e-6, w.train_bytes * 1e-6);
+  for (auto& r : rows) {
+    const bool train = r.what.rfind("train", 0) == 0;
+    const double peak = r.what.find("BF16") != std::string::npos ? 800 : r.what.find(" TF32") != std::string::npos ? 400 : 67;
+    const double tf = r.v * (train ? w.train_flop : w.fwd_flop) * 1e-12, gbs = r.v * (train ? w.train_bytes : w.fwd_bytes) * 1e-9;
+    std::printf("RATE %-36s %7.1f TFLOP/s (%4.1f%% of %.0f)  >= %6.0f GB/s (%4.1f%% of 3000)\n", r.what.c_str(), tf, 100 * tf / peak, peak, gbs,
+                100 * gbs / 3000);
+  }
   return 0;
 }
