@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
     c.init = r_init == "glorot" ? galml::Init::glorot_uniform : galml::Init::pytorch;
     desc += ", batch " + std::to_string(r_batch) + ", " + (r_init == "glorot" ? "Glorot-uniform" : "PyTorch-default") + " initialisation";
     std::vector<ModelRun> runs;
-    if (rcu) desc += ", trained on the GPU (CUDA)";
+    if (rcu) desc += ", trained and evaluated on the GPU (CUDA, " + r_precision + " arithmetic; docs/gpu.md)";
     runs.push_back(train_and_eval<NetMT>("multitask", "multi-task (SE)", d, c, r_out / "multitask", r_mc, rcu));
     { auto c2 = c; c2.attention = false; runs.push_back(train_and_eval<NetNoSE>("noattention", "multi-task without SE", d, c2, r_out / "noattention", 0, rcu)); }
     { auto c2 = c; c2.task = TaskSet::reg; runs.push_back(train_and_eval<NetReg>("single_reg", "single-task regression", d, c2, r_out / "single_reg", 0, rcu)); }
