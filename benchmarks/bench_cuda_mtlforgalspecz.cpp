@@ -77,7 +77,7 @@ template <class F> static double time_s(F&& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-enum class Prec { fp32, tf32, bf16, tf32x3 };
+using Prec = cuda_rt::Precision;
 static double bench_train(bool graph, Prec prec, int steps, const std::vector<train::Batch<float>>& batches, double* loss0) {
   manual_seed(1);
   M model;
@@ -97,7 +97,7 @@ static double bench_train(bool graph, Prec prec, int steps, const std::vector<tr
 }
 
 static double bench_infer(bool graph, Prec prec, int iters) {
-  cuda_rt::set_precision(prec == Prec::bf16 ? cuda_rt::Precision::bf16 : prec == Prec::tf32 ? cuda_rt::Precision::tf32 : prec == Prec::tf32x3 ? cuda_rt::Precision::tf32x3 : cuda_rt::Precision::fp32);
+  cuda_rt::set_precision(prec);
   manual_seed(2);
   M model;
   model.eval();

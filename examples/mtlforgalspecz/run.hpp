@@ -324,12 +324,13 @@ Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const
   constexpr bool on_device = !std::is_same_v<B, galml::cpu>;
   const bool keep = on_device && has_reg && mc_passes > 0 && double(n) * kPixels * sizeof(float) <= double(int64_t(4) << 30);
   std::vector<galml::Tensor<float, B>> kept;
-  // forward on the model's device; outputs copied to the host (a no-op copy on the CPU)
-  auto forward = [&](bool want_cls) {
+  // forward on the model's device; outputs copied to the host (a no-op copy on the CPU). keep_batch: the
+  // uploaded batch is kept for the MC passes (when `keep`).
+  auto forward = [&](bool want_cls, bool keep_batch) {
     if constexpr (!on_device) model.forward(x);
     else {
       galml::Tensor<float, B>* in = &xd;
-      if (keep) in = &kept.emplace_back();
+      if (keep && keep_batch) in = &kept.emplace_back();
       in->ensure(x.shape());
       galml::allocator<B>::copy_from_host(in->data(), x.data(), size_t(x.numel()) * sizeof(float));
       model.forward(*in);
@@ -342,7 +343,7 @@ Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const
   for (int64_t b = 0; b < n; b += bs) {
     const int64_t m = std::min(bs, n - b);
     fill(b, m);
-    forward(true);
+    forward(true, true);
     for (int64_t k = 0; k < m; ++k) {
       if (has_cls) {
         const float* l = out_cls.data() + k * 4;
@@ -358,18 +359,7 @@ Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const
   if (time_it && n > 0) {  // batch-1 latency over up to 50 spectra
     const int64_t m = std::min<int64_t>(50, n);
     const auto t1 = std::chrono::steady_clock::now();
-    for (int64_t k = 0; k < m; ++k) {
-      fill(k, 1);
-      if constexpr (on_device) {  // not kept: the MC passes below use the first pass's batches
-        xd.ensure(x.shape());
-        galml::allocator<B>::copy_from_host(xd.data(), x.data(), size_t(x.numel()) * sizeof(float));
-        model.forward(xd);
-        if (has_cls) host_out("cls", out_cls);
-        if (has_reg) host_out("z", out_z);
-      } else {
-        forward(true);
-      }
-    }
+    for (int64_t k = 0; k < m; ++k) { fill(k, 1); forward(true, false); }
     p.ms_per_spectrum_b1 = 1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() / double(m);
   }
   if (has_reg && mc_passes > 0) {  // MC dropout: dropout sampling on (paper §4.2.1), T passes
@@ -384,7 +374,7 @@ Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const
           host_out("z", out_z);
         } else {
           fill(b, m);
-          forward(false);
+          forward(false, false);
         }
         for (int64_t k = 0; k < m; ++k) passes[size_t(t) * size_t(n) + size_t(b + k)] = out_z[size_t(k)];
       }
