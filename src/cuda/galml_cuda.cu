@@ -3,6 +3,7 @@
 // Conv1D direct and tensor-core kernels, most of nvcc's work, are in conv1d_direct.cu and conv1d_tc.cu
 // (compiled in parallel with this file); here only their entry points are declared.
 #define GALML_CUDA_BUILDING_LIBRARY 1
+#define GALML_CUDA_MAIN_UNIT 1  // the one unit holding the dropout offset (elementwise.cuh)
 #define GALML_CUDA_CONV_DIRECT_ELSEWHERE 1
 #define GALML_CUDA_CONV_TC_ELSEWHERE 1
 #include "galml/backend/cuda/attention.cuh"

@@ -88,7 +88,21 @@ BackendDiff compare_backends(int64_t N, bool training = true) {
   galml::manual_seed(21);
   MC mc;
   MG mg;
-  mg.load_state_dict(mc.state_dict());
+  auto init = mc.state_dict();
+  if (!training) {
+    // Eval normalises with the running statistics: give each channel its own mean and variance (the
+    // initial 0 and 1 everywhere would hide a per-channel indexing or mean/variance mix-up).
+    galml::Rng srng(13, 5);
+    for (auto& [name, a] : init.entries()) {
+      const bool mean = name.find("running_mean") != std::string::npos, var = name.find("running_var") != std::string::npos;
+      if (!mean && !var) continue;
+      std::vector<double> v(size_t(a.numel()));
+      for (auto& x : v) x = mean ? srng.normal(0.0, 0.7) : srng.uniform(0.3, 2.5);
+      a = galml::NamedArray::from(v.data(), a.shape);
+    }
+    mc.load_state_dict(init);
+  }
+  mg.load_state_dict(init);
   for (auto* ctx : {&mc.context(), &mg.context()}) { ctx->seed = 9; ctx->step = 4; }
   if (training) { mc.train(); mg.train(); }
   else { mc.eval(); mg.eval(); }

@@ -93,3 +93,19 @@ TEST_CASE("Markdown report: aligned tables, escaped cells, relative images", "[r
   CHECK_THROWS_AS(md.table({"a"}, {{"1", "2"}}), Error);
   for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().string().find(".tmp") == std::string::npos);
 }
+
+TEST_CASE("copy_file_atomic: replaces the target whole, leaves no temporary, names both files on failure", "[report][atomic]") {
+  const fs::path d = dir / "atomic_copy";
+  fs::remove_all(d);
+  fs::create_directories(d);
+  report::write_file_atomic(d / "last.ckpt", std::string(100000, 'a'));
+  report::write_file_atomic(d / "best.ckpt", "old");
+  report::copy_file_atomic(d / "last.ckpt", d / "best.ckpt");
+  CHECK(slurp(d / "best.ckpt") == std::string(100000, 'a'));
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++files;
+  CHECK(files == 2);  // no .tmp.* left behind
+  CHECK_THROWS_WITH(report::copy_file_atomic(d / "missing.ckpt", d / "best.ckpt"),
+                    Catch::Matchers::Contains("missing.ckpt") && Catch::Matchers::Contains("best.ckpt"));
+  CHECK(slurp(d / "best.ckpt") == std::string(100000, 'a'));  // a failed copy keeps the old file
+}

@@ -4,6 +4,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -38,6 +39,8 @@ template <> struct allocator<cpu> {
   static void copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
   static void copy_from_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
   static void copy_to_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+  // Bytes a caller may still plan to allocate (host memory: not tracked, no limit given).
+  static size_t free_bytes() { return SIZE_MAX; }
 };
 
 }  // namespace galml

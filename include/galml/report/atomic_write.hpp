@@ -14,6 +14,18 @@
 
 namespace galml::report {
 
+namespace atomic_detail {
+// A temporary name in the target's folder (rename is atomic only within one file system), unique per
+// thread and call, so two writers of the same file never share a temporary.
+inline std::filesystem::path temporary_beside(const std::filesystem::path& path) {
+  static std::atomic<unsigned long> counter{0};
+  auto tmp = path;
+  tmp += ".tmp." + std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()) % 100000) + "." +
+         std::to_string(counter++);
+  return tmp;
+}
+}  // namespace atomic_detail
+
 inline void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
   namespace fs = std::filesystem;
   if (path.has_parent_path() && !fs::exists(path.parent_path())) {
@@ -21,11 +33,7 @@ inline void write_file_atomic(const std::filesystem::path& path, std::string_vie
     fs::create_directories(path.parent_path(), ec);
     GALML_CHECK(!ec, "cannot create folder '", path.parent_path().string(), "': ", ec.message());
   }
-  // Unique per thread and call, so two writers of the same file never share a temporary.
-  static std::atomic<unsigned long> counter{0};
-  auto tmp = path;
-  tmp += ".tmp." + std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()) % 100000) +
-         "." + std::to_string(counter++);
+  const auto tmp = atomic_detail::temporary_beside(path);
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     GALML_CHECK(f.good(), "cannot open '", tmp.string(), "' for writing");
@@ -44,6 +52,21 @@ inline void write_file_atomic(const std::filesystem::path& path, std::string_vie
     std::error_code ec2;
     fs::remove(tmp, ec2);
     GALML_CHECK(false, "cannot rename '", tmp.string(), "' to '", path.string(), "': ", ec.message());
+  }
+}
+
+// Copy `from` over `to` so that a reader (or a later --resume after a kill) sees either the old or the new
+// file whole: copy to a unique temporary beside `to`, then rename. Used for best.ckpt.
+inline void copy_file_atomic(const std::filesystem::path& from, const std::filesystem::path& to) {
+  namespace fs = std::filesystem;
+  const auto tmp = atomic_detail::temporary_beside(to);
+  std::error_code ec;
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(tmp, to, ec);
+  if (ec) {
+    std::error_code ec2;
+    fs::remove(tmp, ec2);
+    GALML_CHECK(false, "cannot copy '", from.string(), "' to '", to.string(), "': ", ec.message());
   }
 }
 

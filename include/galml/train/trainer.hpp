@@ -27,6 +27,7 @@
 #include "galml/core/tensor.hpp"
 #include "galml/graph/model.hpp"
 #include "galml/train/progress.hpp"
+#include "galml/report/atomic_write.hpp"
 
 namespace galml::train {
 
@@ -243,7 +244,7 @@ class Trainer {
       if (improved) { best_ = rec.monitored; best_epoch_ = epoch; bad_epochs_ = 0; }
       else ++bad_epochs_;
       save_checkpoint(last, epoch);
-      if (improved) std::filesystem::copy_file(last, o_.out_dir / "best.ckpt", std::filesystem::copy_options::overwrite_existing);
+      if (improved) report::copy_file_atomic(last, o_.out_dir / "best.ckpt");
       write_history();
       if (o_.early_stopping_patience > 0 && bad_epochs_ >= o_.early_stopping_patience) {
         if (o_.progress) std::fprintf(stderr, "early stopping at epoch %d: no improvement for %d epochs (best %g at epoch %d)\n", epoch, bad_epochs_, best_, best_epoch_);

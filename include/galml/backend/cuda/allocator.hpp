@@ -179,6 +179,12 @@ template <> struct allocator<cuda> {
     GALML_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cuda_rt::stream()));
     GALML_CUDA_CHECK(cudaStreamSynchronize(cuda_rt::stream()));
   }
+  // Device memory not yet taken from the driver (blocks cached free by the allocator come on top).
+  static size_t free_bytes() {
+    size_t free = 0, total = 0;
+    GALML_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+    return free;
+  }
 };
 
 namespace cuda_rt {

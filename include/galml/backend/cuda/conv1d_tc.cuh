@@ -1,6 +1,6 @@
 #pragma once
-// Tensor-core Conv1D forward / input-gradient kernels for the TF32 and BF16 precision modes (stride 1,
-// K = 3, float tensors in memory). An implicit GEMM per sample and tap k:
+// Tensor-core Conv1D kernels (forward, input gradient, weight gradient) for the TF32, BF16 and 3xTF32
+// precision modes (stride 1, K = 3, float tensors in memory). An implicit GEMM per sample and tap k:
 //   Y[o, l] += W_k[o, c] X[c, l + k - pad],  M = output channels, N = positions, K = input channels,
 // with mma.sync m16n8k8 (TF32) or m16n8k16 (BF16) and FP32 accumulation. Activations and weights stay
 // FP32 in memory (FP32 master weights); operands are rounded to TF32 / BF16 in shared memory or as they
@@ -12,7 +12,8 @@
 // channels come in stages of 16 through two cp.async buffers (as in conv1d_direct.cuh); the weights of a
 // stage are stored in fragment order, so each lane reads its A fragment with one or two 16-byte loads;
 // input rows are padded so B-fragment reads hit 32 distinct banks. dx is the same kernel on dy with
-// the weights transposed and flipped (read in place), with the fused ReLU's mask applied to dy on read.
+// the weights transposed and flipped (read in place), with the fused ReLU's mask applied to dy when a
+// stage is converted in shared memory (before rounding / splitting).
 #include <cuda_bf16.h>
 
 #include "galml/backend/cuda/conv1d_direct.cuh"
@@ -603,21 +604,6 @@ template <int MODE> void launch_wgrad_masked(bool mask, const direct_conv::Wgrad
   if (mask) launch_wgrad_cfg<MODE, true>(a, grid);
   else launch_wgrad_cfg<MODE, false>(a, grid);
 }
-inline void launch_wgrad_mode(int mode, bool mask, const direct_conv::WgradArgs& a, dim3 grid) {
-  switch (mode) {
-    case tc_bf16: return launch_wgrad_masked<tc_bf16>(mask, a, grid);
-    case tc_tf32x3: return launch_wgrad_masked<tc_tf32x3>(mask, a, grid);
-    default: return launch_wgrad_masked<tc_tf32>(mask, a, grid);
-  }
-}
-inline void launch_mode(int mode, const FwdArgs& a) {
-  switch (mode) {
-    case tc_bf16: return launch<tc_bf16>(a);
-    case tc_tf32x3: return launch<tc_tf32x3>(a);
-    default: return launch<tc_tf32>(a);
-  }
-}
-
 }  // namespace galml::cuda_kernels::tc_conv
 
 namespace galml::cuda_kernels {
@@ -638,6 +624,31 @@ void conv1d_tc_weight_grad(int mode, const float* x, const float* mask, const fl
 void conv1d_tc_input_grad(int mode, const float* w, const float* mask, const float* dy, float* dx, int64_t N, const ConvDims& d);
 
 #if !defined(GALML_CUDA_CONV_TC_ELSEWHERE)
+// The mode dispatchers instantiate every tensor-core kernel, so they sit in the one unit that compiles
+// the kernels (a non-template function would instantiate them in every unit including this header).
+namespace tc_conv {
+inline void check_mode(int mode) {
+  GALML_CHECK(mode == tc_tf32 || mode == tc_bf16 || mode == tc_tf32x3, "conv1d_tc: unknown tensor-core mode ", mode,
+              " (expected tc_tf32, tc_bf16 or tc_tf32x3)");
+}
+inline void launch_wgrad_mode(int mode, bool mask, const direct_conv::WgradArgs& a, dim3 grid) {
+  check_mode(mode);
+  switch (mode) {
+    case tc_bf16: return launch_wgrad_masked<tc_bf16>(mask, a, grid);
+    case tc_tf32x3: return launch_wgrad_masked<tc_tf32x3>(mask, a, grid);
+    default: return launch_wgrad_masked<tc_tf32>(mask, a, grid);
+  }
+}
+inline void launch_mode(int mode, const FwdArgs& a) {
+  check_mode(mode);
+  switch (mode) {
+    case tc_bf16: return launch<tc_bf16>(a);
+    case tc_tf32x3: return launch<tc_tf32x3>(a);
+    default: return launch<tc_tf32>(a);
+  }
+}
+}  // namespace tc_conv
+
 void conv1d_tc_forward(int mode, const float* x, const float* w, const float* b, float* y, int64_t N, const ConvDims& d, bool relu) {
   direct_conv::FwdArgs a{x, w, b, nullptr, y, N, int(d.cin), int(d.L), int(d.cout), int(d.lout), int(d.pad), false, relu};
   tc_conv::launch_mode(mode, a);

@@ -63,6 +63,11 @@ template <class T> void activation_backward(int a, const T* x, const T* y, const
 
 // Added to the dropout step on the device (kernels.hpp, dropout_offset_*): 0 unless a CUDA-graph train
 // step advances it, so a replayed graph draws a fresh mask each step while its kernel arguments stay fixed.
+// One copy only: every dropout kernel must read the offset the train step advances, so this file may be
+// compiled in the main library unit alone (a second unit would get its own copy without a link error).
+#if defined(GALML_CUDA_BUILDING_LIBRARY) && !defined(GALML_CUDA_MAIN_UNIT)
+#error "elementwise.cuh (g_dropout_step_offset) belongs to the main CUDA unit (src/cuda/galml_cuda.cu) only"
+#endif
 __device__ unsigned long long g_dropout_step_offset = 0;
 
 // ---- Dropout: Philox4x32-10 exactly as galml::Philox4x32::block and backend_ops::dropout_bits. One
