@@ -70,7 +70,10 @@ if has resume; then
      "$ex" train "${common[@]}" --out "$w/A" >> "$w/log" 2>&1 &&
      "$ex" train --device cuda --data "$w/ds.galml" --batch 16 --init glorot --epochs 1 --out "$w/B" >> "$w/log" 2>&1 &&
      "$ex" train "${common[@]}" --out "$w/B" --resume >> "$w/log" 2>&1; then
-    if python3 scripts/compare_histories.py "$w/A/history.json" "$w/B/history.json" > "$w/compare.txt" 2>&1; then summary+=("PASS resume (cuda): $(tail -1 "$w/compare.txt")")
+    # Same histories alone would also hold if --resume were ignored (B retrained from scratch with the same
+    # seed), so the resumed process must also say where it resumed.
+    if ! grep -q "resuming from .*last.ckpt at epoch 2" "$w/log"; then summary+=("FAIL resume (cuda): the resumed run did not resume at epoch 2")
+    elif python3 scripts/compare_histories.py "$w/A/history.json" "$w/B/history.json" > "$w/compare.txt" 2>&1; then summary+=("PASS resume (cuda): $(tail -1 "$w/compare.txt")")
     else summary+=("FAIL resume (cuda): $(tail -3 "$w/compare.txt" | tr '\n' ' ')"); fi
   else summary+=("FAIL resume (cuda): a command failed"); tail -20 "$w/log"; fi
 fi
@@ -86,14 +89,19 @@ if has reprofull; then
   # target excludes data preparation) and trains until REPRO_TIMEOUT; each later call (the machine must
   # still be warm: same REPRO_FULL_DIR) continues with --resume, then evaluates and writes the report.
   ex="$bd/examples/mtlforgalspecz/mtlforgalspecz"; w="${REPRO_FULL_DIR:-/tmp/galml-reprofull}"; mkdir -p "$w"
+  budget=${REPRO_TIMEOUT:-480}
   if [[ ! -f "$w/dataset.galml" ]]; then
     t1=$(date +%s)
     "$ex" mock --out "$w/mock" --n-per-class 25000 --seed 42 > "$out/reprofull-data.log" 2>&1 &&
       "$ex" prepare --spectra "$w/mock/spectra" --catalog "$w/mock/catalog.csv" --out "$w/dataset.galml" --n-per-class 25000 --seed 42 >> "$out/reprofull-data.log" 2>&1
     echo "reprofull: data preparation exit $?, $(( $(date +%s) - t1 )) s"; tail -8 "$out/reprofull-data.log"
+    # The call's limit covers preparation and training: train only for what is left, so this script still
+    # prints its summary and packs the logs (checkpoints are atomic either way).
+    budget=$(( budget - ($(date +%s) - t1) ))
+    (( budget < 30 )) && budget=30
   fi
   t1=$(date +%s.%N)
-  timeout "${REPRO_TIMEOUT:-480}" "$ex" reproduce --device cuda --data "$w/dataset.galml" --epochs 100 --batch 128 --init pytorch --mc 100 \
+  timeout "$budget" "$ex" reproduce --device cuda --data "$w/dataset.galml" --epochs 100 --batch 128 --init pytorch --mc 100 \
     --precision "${REPRO_PRECISION:-bf16}" --resume --out "$w/run" > "$out/reprofull.log" 2>&1
   rc=$?; echo "reprofull: exit $rc (124: stopped by REPRO_TIMEOUT, call again to resume), $(awk -v a="$t1" -v b="$(date +%s.%N)" "BEGIN{print b-a}") s wall"
   tr '\r' '\n' < "$out/reprofull.log" | grep -E "^== |resuming|report:|accuracy|train [0-9]" | tail -20

@@ -168,6 +168,12 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
   TrainSummary s;
   double best = std::numeric_limits<double>::infinity(), lr = c.lr;
   const size_t K = tasks.size(), cols = 9 + 3 * K;
+  // The precision is part of the run: resuming an FP32 run in BF16 would mix precisions while the report
+  // names one. Stored as an index into this list (a StateDict holds numbers).
+  static constexpr const char* kPrecisions[] = {"fp32", "tf32", "bf16", "tf32x3"};
+  int64_t precision_code = -1;
+  for (int64_t i = 0; i < 4; ++i) if (c.precision == kPrecisions[i]) precision_code = i;
+  GALML_CHECK(precision_code >= 0, "--precision: '", c.precision, "' is not one of fp32, tf32, bf16, tf32x3");
   // Same keys and history layout as galml::train::Trainer's checkpoints.
   auto save = [&](const fs::path& p, int epoch) {
     galml::StateDict sd;
@@ -178,6 +184,7 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
     sd.set_scalar<int64_t>("trainer.epoch", epoch);
     sd.set_scalar<int64_t>("trainer.rng_step", int64_t(step.rng_step()));
     sd.set_scalar<int64_t>("trainer.seed", int64_t(model.context().seed));
+    sd.set_scalar<int64_t>("trainer.precision", precision_code);
     sd.set_scalar<double>("trainer.best", best);
     sd.set_scalar<int64_t>("trainer.best_epoch", s.best_epoch);
     sd.set_scalar<int64_t>("trainer.bad_epochs", 0);
@@ -201,6 +208,12 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
     const auto& ha = sd.at("trainer.history");
     GALML_CHECK(ha.shape.size() == 2 && size_t(ha.shape[1]) == cols, "--resume: '", ck.string(), "' was written for another task set (",
                 ha.shape.size() == 2 ? (ha.shape[1] - 9) / 3 : 0, " tasks; this run has ", K, ")");
+    if (sd.contains("trainer.precision")) {
+      const int64_t was = sd.scalar<int64_t>("trainer.precision");
+      GALML_CHECK(was == precision_code, "--resume: '", ck.string(), "' was trained with --precision ",
+                  was >= 0 && was < 4 ? kPrecisions[was] : "?", "; this run asks for ", c.precision,
+                  " (resume with the same precision, or start a new --out)");
+    }
     model.load_state_dict(sd.sub("model."));
     step.load_optimizer_state_dict(sd.sub("optim."));
     if (use_dwa) dwa.load_state_dict(sd.sub("weighting."));
@@ -254,7 +267,7 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
     const bool improved = r.monitored < best;
     if (improved) { best = r.monitored; s.best_epoch = e; }
     save(out / "last.ckpt", e);
-    if (improved) fs::copy_file(out / "last.ckpt", out / "best.ckpt", fs::copy_options::overwrite_existing);
+    if (improved) galml::report::copy_file_atomic(out / "last.ckpt", out / "best.ckpt");
     if (c.progress) {
       std::fprintf(stderr, "epoch %d/%d [%s%s] %.0f samples/s |", e, c.epochs, kDev, step.graph_ready() ? ", graph" : "", r.samples_per_s);
       for (size_t k = 0; k < K; ++k) std::fprintf(stderr, " %s %.4g (λ %.3g)", tasks[k].name.c_str(), r.train_loss[k], r.lambda[k]);
@@ -319,10 +332,13 @@ Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const
     galml::allocator<B>::copy_to_host(v.data(), t.data(), v.size() * sizeof(float));
   };
   // On a GPU the MC-dropout passes below reuse the input batches uploaded by the first pass (kept on the
-  // device up to 4 GiB; the paper's 20,000 test spectra take 0.4 GB) instead of gathering and uploading
-  // them again in every pass. Same inputs and dropout steps in the same order: the same results.
+  // device up to 4 GiB and half the free device memory; the paper's 20,000 test spectra take 0.4 GB)
+  // instead of gathering and uploading them again in every pass. Same inputs and dropout steps in the
+  // same order: the same results.
   constexpr bool on_device = !std::is_same_v<B, galml::cpu>;
-  const bool keep = on_device && has_reg && mc_passes > 0 && double(n) * kPixels * sizeof(float) <= double(int64_t(4) << 30);
+  const double keep_bytes = double(n) * kPixels * sizeof(float);
+  const bool keep = on_device && has_reg && mc_passes > 0 && keep_bytes <= double(int64_t(4) << 30) &&
+                    keep_bytes <= 0.5 * double(galml::allocator<B>::free_bytes());
   std::vector<galml::Tensor<float, B>> kept;
   // forward on the model's device; outputs copied to the host (a no-op copy on the CPU). keep_batch: the
   // uploaded batch is kept for the MC passes (when `keep`).
