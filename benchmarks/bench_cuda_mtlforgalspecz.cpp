@@ -82,7 +82,7 @@ static double bench_train(bool graph, Prec prec, int steps, const std::vector<tr
   manual_seed(1);
   M model;
   train::DeviceTrainStep<M> ds(model, {train::DeviceTask::focal("cls", 0), train::DeviceTask::masked_mae("z", 1)}, 128,
-                               {.graph = graph, .tf32 = prec == Prec::tf32, .bf16 = prec == Prec::bf16, .tf32x3 = prec == Prec::tf32x3});
+                               {.graph = graph, .precision = prec});
   size_t k = 0;
   auto run = [&](int n) {
     for (int i = 0; i < n; ++i) { ds.stage(batches[k++ % batches.size()]); ds.step(); }

@@ -160,7 +160,7 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
   else if (c.task == TaskSet::both) tasks.push_back(gt::DeviceTask::masked_mae("z", 1));
   auto train = make_source(d, 0, c.task, c.batch, true, c.seed);
   auto val = make_source(d, 1, c.task, c.batch, false, c.seed);
-  gt::DeviceTrainStep<M> step(model, tasks, c.batch, {.graph = true, .tf32 = c.precision == "tf32", .bf16 = c.precision == "bf16", .tf32x3 = c.precision == "tf32x3", .adam = {.lr = c.lr}});
+  gt::DeviceTrainStep<M> step(model, tasks, c.batch, {.graph = true, .precision = galml::precision_from_name(c.precision), .adam = {.lr = c.lr}});
   galml::optim::ReduceLROnPlateau sched({.factor = 0.1, .patience = 10});
   galml::loss::DWA dwa(2, 1.0);
   galml::loss::FixedWeights fixed{{1.0}};
@@ -169,11 +169,8 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
   double best = std::numeric_limits<double>::infinity(), lr = c.lr;
   const size_t K = tasks.size(), cols = 9 + 3 * K;
   // The precision is part of the run: resuming an FP32 run in BF16 would mix precisions while the report
-  // names one. Stored as an index into this list (a StateDict holds numbers).
-  static constexpr const char* kPrecisions[] = {"fp32", "tf32", "bf16", "tf32x3"};
-  int64_t precision_code = -1;
-  for (int64_t i = 0; i < 4; ++i) if (c.precision == kPrecisions[i]) precision_code = i;
-  GALML_CHECK(precision_code >= 0, "--precision: '", c.precision, "' is not one of fp32, tf32, bf16, tf32x3");
+  // names one. Stored as galml::Precision's value (a StateDict holds numbers).
+  const auto precision_code = int64_t(galml::precision_from_name(c.precision));
   // Same keys and history layout as galml::train::Trainer's checkpoints.
   auto save = [&](const fs::path& p, int epoch) {
     galml::StateDict sd;
@@ -211,7 +208,7 @@ TrainSummary train_net_device(const Dataset& d, const TrainConfig& c, const fs::
     if (sd.contains("trainer.precision")) {
       const int64_t was = sd.scalar<int64_t>("trainer.precision");
       GALML_CHECK(was == precision_code, "--resume: '", ck.string(), "' was trained with --precision ",
-                  was >= 0 && was < 4 ? kPrecisions[was] : "?", "; this run asks for ", c.precision,
+                  galml::precision_name(galml::Precision(was)), "; this run asks for ", c.precision,
                   " (resume with the same precision, or start a new --out)");
     }
     model.load_state_dict(sd.sub("model."));

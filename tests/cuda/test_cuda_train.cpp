@@ -225,7 +225,7 @@ TEST_CASE("DeviceTrainStep in TF32, BF16 and 3xTF32: graph replay bit-identical 
   auto run = [&](MC& model, bool graph, P p, std::vector<std::vector<double>>& losses) {
     model.load_state_dict(sd0);
     train::DeviceTrainStep<MC> ds(model, small_tasks(), 32,
-                                  {.graph = graph, .tf32 = p == P::tf32, .bf16 = p == P::bf16, .tf32x3 = p == P::tf32x3, .adam = {.lr = 5e-3}});
+                                  {.graph = graph, .precision = p, .adam = {.lr = 5e-3}});
     for (int s = 0; s < 6; ++s) {
       ds.stage(make_batch(32, uint64_t(s + 40)));
       ds.step();
@@ -255,7 +255,7 @@ TEST_CASE("DeviceTrainStep in TF32, BF16 and 3xTF32: graph replay bit-identical 
   // A short BF16 training run learns like the FP32 one (same checks as the FP32 test above).
   manual_seed(3);
   MC model;
-  train::DeviceTrainStep<MC> ds(model, small_tasks(), 64, {.graph = true, .bf16 = true, .adam = {.lr = 1e-2}});
+  train::DeviceTrainStep<MC> ds(model, small_tasks(), 64, {.graph = true, .precision = Precision::bf16, .adam = {.lr = 1e-2}});
   std::vector<double> first, last;
   for (int e = 0; e < 6; ++e) {
     for (int s = 0; s < 20; ++s) ds.step(make_batch(64, uint64_t(1000 + s)));
@@ -388,6 +388,8 @@ TEST_CASE_METHOD(ClippedTwinSteps, "DeviceTrainStep clips the gradient norm like
   CHECK(clipped == 4);  // the test must exercise the clipping
   CHECK(host_params(b) == host_params(a));  // same sums, same order, same scale: the same bits
   CHECK_THROWS_WITH((train::DeviceTrainStep<Model<Small>>(b, small_tasks(), 16, {.clip_norm = -1.0})), Catch::Matchers::Contains("clip_norm"));
+  CHECK_THROWS_WITH((train::DeviceTrainStep<Model<Small>>(b, small_tasks(), 16, {.precision = Precision::bf16})),
+                    Catch::Matchers::Contains("precision bf16 needs the CUDA backend"));
 }
 
 TEST_CASE("DeviceTrainStep with gradient clipping: CUDA matches the CPU, graph replay bit-identical", "[cuda][train][clip]") {

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "galml/backend/cpu/fused.hpp"
+#include "galml/core/precision.hpp"
 #include "galml/core/state_dict.hpp"
 #include "galml/graph/model.hpp"
 #include "galml/optim/adam.hpp"
@@ -79,9 +80,7 @@ struct DeviceTask {
 
 struct DeviceStepOptions {
   bool graph = true;           // CUDA: capture the step after one eager warm-up step, replay it after
-  bool tf32 = false;           // CUDA: TF32 tensor-core operands in convolutions and GEMMs (global); FP32 otherwise
-  bool bf16 = false;           // CUDA: BF16 tensor-core operands, FP32 accumulate, FP32 master weights/losses (wins over tf32)
-  bool tf32x3 = false;         // CUDA: FP32-level convolutions on the tensor cores (3xTF32, cuda_rt::Precision::tf32x3; bf16 and tf32 win)
+  Precision precision = Precision::fp32;  // CUDA (global, core/precision.hpp): fp32, tf32, bf16 or tf32x3; the CPU computes in fp32 only
   bool deterministic = true;   // CUDA: cuBLAS without atomics (bit-reproducible steps)
   optim::AdamOptions adam{};   // lr, betas, eps, weight_decay, amsgrad, keras_epsilon
   bool adamw = false;          // decoupled weight decay (AdamW) instead of Adam's coupled L2
@@ -115,8 +114,10 @@ class DeviceTrainStep {
     GALML_CHECK(batch_ > 0, "DeviceTrainStep: batch must be > 0");
     const size_t K = tasks_.size();
     for (auto& t : tasks_) GALML_CHECK(t.head < M::num_heads, "DeviceTrainStep: task '", t.name, "' uses head ", t.head, ", the model has ", M::num_heads);
+    GALML_CHECK(on_cuda || o_.precision == Precision::fp32, "DeviceTrainStep: precision ", precision_name(o_.precision),
+                " needs the CUDA backend (the CPU backend computes in fp32)");
 #if defined(GALML_WITH_CUDA)
-    if constexpr (on_cuda) { cuda_rt::set_precision(o_.bf16 ? cuda_rt::Precision::bf16 : o_.tf32 ? cuda_rt::Precision::tf32 : o_.tf32x3 ? cuda_rt::Precision::tf32x3 : cuda_rt::Precision::fp32); cuda_rt::set_deterministic(o_.deterministic); }
+    if constexpr (on_cuda) { cuda_rt::set_precision(o_.precision); cuda_rt::set_deterministic(o_.deterministic); }
 #endif
     const auto shapes = M::front_t::sample_shapes();
     for (size_t i = 0; i < NI; ++i) {

@@ -16,6 +16,7 @@
 
 #include "galml/backend/cuda/kernels.hpp"
 #include "galml/core/error.hpp"
+#include "galml/core/precision.hpp"
 
 #define GALML_CUDA_CHECK(call)                                                                                        \
   do {                                                                                                                \
@@ -110,19 +111,15 @@ inline cublasHandle_t cublas() {
 // tf32x3: FP32-level accuracy with the Conv1D products on the tensor cores ("3xTF32": each operand split
 // into two TF32 numbers, three MMAs per product; error about 2^-21 relative per product against FP32's
 // 2^-24 rounding, against 2^-11 for one TF32 product); matrix products stay cuBLAS FP32.
-enum class Precision { fp32 = cuda_kernels::math_fp32, tf32 = cuda_kernels::math_tf32, bf16 = cuda_kernels::math_bf16, tf32x3 = cuda_kernels::math_tf32x3 };
+// The enum lives in core/precision.hpp (no CUDA headers needed to name one); its values are the
+// compiled library's math modes.
+using galml::Precision;
+using galml::precision_from_name;
+using galml::precision_name;
+static_assert(int(Precision::fp32) == cuda_kernels::math_fp32 && int(Precision::tf32) == cuda_kernels::math_tf32 &&
+              int(Precision::bf16) == cuda_kernels::math_bf16 && int(Precision::tf32x3) == cuda_kernels::math_tf32x3);
 inline void set_precision(Precision p) { cuda_kernels::set_math_precision(int(p)); }
 inline Precision precision() { return Precision(cuda_kernels::math_precision()); }
-inline const char* precision_name(Precision p) {
-  return p == Precision::bf16 ? "bf16" : p == Precision::tf32 ? "tf32" : p == Precision::tf32x3 ? "tf32x3" : "fp32";
-}
-// The precision named "fp32", "tf32", "bf16" or "tf32x3"; anything else is refused with the names.
-inline Precision precision_from_name(const std::string& s) {
-  for (Precision p : {Precision::fp32, Precision::tf32, Precision::bf16, Precision::tf32x3})
-    if (s == precision_name(p)) return p;
-  GALML_CHECK(false, "CUDA precision: expected fp32, tf32, bf16 or tf32x3, got '", s, "'");
-  return Precision::fp32;
-}
 // TF32 on/off (FP32 when off): shorthand for set_precision.
 inline void set_tf32(bool on) { set_precision(on ? Precision::tf32 : Precision::fp32); }
 inline bool tf32_enabled() { return precision() == Precision::tf32; }
