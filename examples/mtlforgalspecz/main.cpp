@@ -52,7 +52,17 @@ ModelRun train_and_eval(const std::string& key, const std::string& label, const 
   const bool cls = c.task != TaskSet::reg, reg = c.task != TaskSet::cls;
   std::vector<int64_t> test;
   for (auto i : d.test) if (c.task != TaskSet::reg || has_oh(d, i)) test.push_back(i);
-  r.pred = predict_on<NetT>(cuda, d, test, dir / "best.ckpt", cls, reg, key == "multitask" ? mc : 0, true);
+  const int passes = key == "multitask" ? mc : 0;
+  const auto cache = dir / "evaluation.galml";
+  const uint64_t weights_hash = file_hash(dir / "best.ckpt");
+  // --resume of a run whose model had finished: its evaluation (with 100 MC-dropout passes, minutes on a
+  // CPU) is reused when the cache was made from the same best.ckpt, test set and number of passes.
+  if (c.resume && load_predictions(cache, weights_hash, test, passes, r.pred)) {
+    std::fprintf(stderr, "evaluation reused from %s (best.ckpt, test set and MC passes unchanged)\n", cache.string().c_str());
+  } else {
+    r.pred = predict_on<NetT>(cuda, d, test, dir / "best.ckpt", cls, reg, passes, true);
+    save_predictions(cache, r.pred, weights_hash, passes);
+  }
   r.metrics = score(d, r.pred);
   galml::report::write_json(dir / "metrics.json", r.metrics);
   return r;
@@ -129,7 +139,7 @@ int main(int argc, char** argv) {
   rep->add_option("--spectra", r_spec, "Real spectra directory (with --catalog)");
   rep->add_option("--catalog", r_cat, "Real catalogue CSV (with --spectra)");
   rep->add_option("--data", r_data, "A dataset written by `prepare` (or by an earlier reproduce: OUT/dataset.galml): no mock survey, no prepare");
-  rep->add_flag("--resume", r_resume, "Continue each model's training from OUT/<model>/last.ckpt where there is one (a model that has finished is only evaluated again)");
+  rep->add_flag("--resume", r_resume, "Continue each model's training from OUT/<model>/last.ckpt where there is one (a finished model's evaluation is reused from OUT/<model>/evaluation.galml when its best.ckpt is unchanged)");
   rep->add_option("--seed", r_seed, "Seed");
   rep->add_option("--mc", r_mc, "MC-dropout passes");
   rep->add_option("--device", r_device, "cpu or cuda (GPU build: docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));

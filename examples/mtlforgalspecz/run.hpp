@@ -308,6 +308,60 @@ struct Predictions {
   double ms_per_spectrum_batched = 0, ms_per_spectrum_b1 = 0;
 };
 
+// FNV-1a over a file's bytes: identifies the weights an evaluation cache was made from.
+inline uint64_t file_hash(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  GALML_CHECK(f.good(), "cannot read '", p.string(), "'");
+  uint64_t h = 1469598103934665603ull;
+  std::vector<char> buf(1 << 16);
+  while (f) {
+    f.read(buf.data(), std::streamsize(buf.size()));
+    for (std::streamsize i = 0; i < f.gcount(); ++i) { h ^= uint8_t(buf[size_t(i)]); h *= 1099511628211ull; }
+  }
+  return h;
+}
+
+// An evaluation's predictions and the key it was made with (weights hash, MC passes; the test indices
+// are stored too), written atomically (StateDict::save).
+inline void save_predictions(const fs::path& path, const Predictions& p, uint64_t weights_hash, int mc_passes) {
+  galml::StateDict sd;
+  sd.set("index", p.index.data(), {int64_t(p.index.size())});
+  sd.set("probs", p.probs.data(), {int64_t(p.probs.size())});
+  const std::vector<int64_t> cls(p.cls_pred.begin(), p.cls_pred.end());
+  sd.set("cls_pred", cls.data(), {int64_t(cls.size())});
+  sd.set("oh_pred", p.oh_pred.data(), {int64_t(p.oh_pred.size())});
+  sd.set("oh_sigma", p.oh_sigma.data(), {int64_t(p.oh_sigma.size())});
+  sd.set_scalar<double>("ms_per_spectrum_batched", p.ms_per_spectrum_batched);
+  sd.set_scalar<double>("ms_per_spectrum_b1", p.ms_per_spectrum_b1);
+  sd.set_scalar<int64_t>("weights_hash", int64_t(weights_hash));
+  sd.set_scalar<int64_t>("mc_passes", mc_passes);
+  sd.save(path);
+}
+// True (and `p` filled) when `path` holds predictions made from the same weights, test indices and
+// number of MC passes; false when it is missing, unreadable or made otherwise (the caller evaluates).
+inline bool load_predictions(const fs::path& path, uint64_t weights_hash, const std::vector<int64_t>& index, int mc_passes, Predictions& p) {
+  if (!fs::exists(path)) return false;
+  try {
+    const auto sd = galml::StateDict::load(path);
+    if (uint64_t(sd.scalar<int64_t>("weights_hash")) != weights_hash || sd.scalar<int64_t>("mc_passes") != mc_passes ||
+        sd.vector<int64_t>("index") != index)
+      return false;
+    Predictions q;
+    q.index = index;
+    q.probs = sd.vector<double>("probs");
+    for (int64_t v : sd.vector<int64_t>("cls_pred")) q.cls_pred.push_back(int(v));
+    q.oh_pred = sd.vector<double>("oh_pred");
+    q.oh_sigma = sd.vector<double>("oh_sigma");
+    q.ms_per_spectrum_batched = sd.scalar<double>("ms_per_spectrum_batched");
+    q.ms_per_spectrum_b1 = sd.scalar<double>("ms_per_spectrum_b1");
+    p = std::move(q);
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "note: evaluation cache '%s' not used (%s); evaluating again\n", path.string().c_str(), e.what());
+    return false;
+  }
+}
+
 template <class NetT, class B = galml::cpu>
 Predictions predict_net(const Dataset& d, const std::vector<int64_t>& idx, const fs::path& weights, bool has_cls, bool has_reg, int mc_passes, bool time_it) {
   using M = galml::Model<NetT, float, B>;

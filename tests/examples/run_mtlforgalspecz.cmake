@@ -6,7 +6,8 @@
 #  - the same with --loop fused (the DeviceTrainStep loop that --device cuda runs, here on the CPU), so
 #    the GPU loop's checkpoint and resume logic is checked without a GPU;
 #  - reproduce on the prepared dataset (--data): 2 epochs at once vs 1 epoch and then --resume to 2 give
-#    the same metrics for all four models; the report splits data preparation from training time;
+#    the same metrics for all four models; the report splits data preparation from training time; a
+#    further --resume reuses the four evaluations (a corrupt cache is evaluated again);
 #  - predict over the real SDSS and DESI files (when ../shared exists): one row per spectrum, no crash.
 cmake_minimum_required(VERSION 3.22)
 file(REMOVE_RECURSE "${WORK}")
@@ -18,6 +19,12 @@ function(run)
   endif()
   set(LAST_OUT "${out}" PARENT_SCOPE)
   set(LAST_ERR "${err}" PARENT_SCOPE)
+endfunction()
+# How many times the regex occurs in the text: OUT = count.
+function(count_matches out regex text)
+  string(REGEX MATCHALL "${regex}" all "${text}")
+  list(LENGTH all n)
+  set(${out} ${n} PARENT_SCOPE)
 endfunction()
 set(ENV{GALML_NUM_THREADS} 2)
 run(${EXE} mock --out ${WORK}/mock --n-per-class 24 --seed 3)
@@ -72,8 +79,7 @@ endif()
 run(${rep} --out ${WORK}/R2 --epochs 1)
 run(${rep} --out ${WORK}/R2 --epochs 2 --resume)
 # (a resume that silently started afresh would give the same numbers: each model must say it resumed)
-string(REGEX MATCHALL "resuming from [^\n]*last.ckpt at epoch 2" resumes "${LAST_ERR}")
-list(LENGTH resumes nres)
+count_matches(nres "resuming from [^\n]*last.ckpt at epoch 2" "${LAST_ERR}")
 if(NOT nres EQUAL 4)
   message(FATAL_ERROR "reproduce --resume: ${nres} of 4 models resumed at epoch 2:\n${LAST_ERR}")
 endif()
@@ -110,6 +116,32 @@ if(NOT rmd MATCHES "s data preparation and .* s training, evaluation" OR NOT rmd
 endif()
 string(JSON acc GET "${j1}" multitask classification accuracy)
 message(STATUS "reproduce --data: 2 epochs and 1 + resumed 1 agree for all four models (multi-task accuracy ${acc}); data ${dsec} s of ${wsec} s")
+# --resume once more: every model has finished, so each evaluation comes from its cache (same best.ckpt,
+# test set and MC passes) and the per-model metrics files are unchanged; a corrupt cache is not trusted:
+# that model is evaluated again, with a note, to the same metrics.
+file(READ ${WORK}/R2/multitask/metrics.json mt_before)
+run(${rep} --out ${WORK}/R2 --epochs 2 --resume)
+count_matches(nreu "evaluation reused from [^\n]*evaluation.galml" "${LAST_ERR}")
+if(NOT nreu EQUAL 4)
+  message(FATAL_ERROR "reproduce --resume of a finished run: ${nreu} of 4 evaluations reused:\n${LAST_ERR}")
+endif()
+file(READ ${WORK}/R2/multitask/metrics.json mt_after)
+if(NOT mt_before STREQUAL mt_after)
+  message(FATAL_ERROR "reproduce --resume: the reused multi-task evaluation changed metrics.json")
+endif()
+file(WRITE ${WORK}/R2/single_cls/evaluation.galml "not a state dict")
+run(${rep} --out ${WORK}/R2 --epochs 2 --resume)
+count_matches(nreu "evaluation reused from [^\n]*evaluation.galml" "${LAST_ERR}")
+if(NOT nreu EQUAL 3 OR NOT LAST_ERR MATCHES "evaluation cache '[^']*single_cls[^']*' not used")
+  message(FATAL_ERROR "reproduce --resume with a corrupt single_cls cache: expected 3 reused and a note, got:\n${LAST_ERR}")
+endif()
+file(READ ${WORK}/R2/metrics.json j3)
+string(JSON a1 GET "${j1}" single_cls classification accuracy)
+string(JSON a3 GET "${j3}" single_cls classification accuracy)
+if(NOT a1 STREQUAL a3)
+  message(FATAL_ERROR "reproduce --resume: single_cls evaluated again gives accuracy ${a3}, the uninterrupted run ${a1}")
+endif()
+message(STATUS "reproduce --resume of a finished run: 4 evaluations reused, metrics unchanged; a corrupt cache is evaluated again")
 execute_process(COMMAND ${rep} --out ${WORK}/R3 --epochs 1 --spectra ${WORK}/mock/spectra --catalog ${WORK}/mock/catalog.csv
                 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(rc EQUAL 0 OR NOT err MATCHES "--data takes a prepared dataset")
