@@ -20,6 +20,10 @@ using namespace mtl;
 
 namespace {
 
+constexpr const char* kPrecisionHelp =
+    "With --device cuda: fp32, tf32, bf16 (tensor-core operands, FP32 weights) or tf32x3 (FP32-level convolutions on the "
+    "tensor cores; written without a GPU, not yet run on one); docs/gpu.md";
+
 // --device cuda: needs a build with the CUDA backend (CMake GALML_WITH_CUDA=ON defines
 // GALML_HAVE_CUDA_BACKEND for this example) and a usable device at run time.
 bool use_cuda(const std::string& dev) {
@@ -104,7 +108,7 @@ int main(int argc, char** argv) {
   tr->add_option("--padding", t_pad, "Convolution padding 0 or 1 (only 0 is built in this example)")->check(CLI::IsMember({0, 1}));
   tr->add_option("--dropout", t_dropout, "Dropout rate (only 0.5 is built in this example)");
   tr->add_option("--seed", tc.seed, "Seed");
-  tr->add_option("--precision", tc.precision, "With --device cuda: fp32, tf32, bf16 (tensor-core operands, FP32 weights) or tf32x3 (FP32-level convolutions on the tensor cores); docs/gpu.md")->check(CLI::IsMember({"fp32", "tf32", "bf16", "tf32x3"}));
+  tr->add_option("--precision", tc.precision, kPrecisionHelp)->check(CLI::IsMember({"fp32", "tf32", "bf16", "tf32x3"}));
   tr->add_flag("--resume", tc.resume, "Continue from RUN/last.ckpt");
   std::string t_loop = "trainer";
   tr->add_option("--loop", t_loop, "CPU training loop: trainer (galml::train::Trainer, the default) or fused (train::DeviceTrainStep, the loop --device cuda runs, here on the CPU; --task both only)")
@@ -143,7 +147,7 @@ int main(int argc, char** argv) {
   rep->add_option("--seed", r_seed, "Seed");
   rep->add_option("--mc", r_mc, "MC-dropout passes");
   rep->add_option("--device", r_device, "cpu or cuda (GPU build: docs/gpu.md)")->check(CLI::IsMember({"cpu", "cuda"}));
-  rep->add_option("--precision", r_precision, "With --device cuda: fp32, tf32, bf16 (tensor-core operands, FP32 weights) or tf32x3 (FP32-level convolutions on the tensor cores); docs/gpu.md")->check(CLI::IsMember({"fp32", "tf32", "bf16", "tf32x3"}));
+  rep->add_option("--precision", r_precision, kPrecisionHelp)->check(CLI::IsMember({"fp32", "tf32", "bf16", "tf32x3"}));
   // summary
   auto* sum = app.add_subcommand("summary", "Print the layer table and parameter count");
   CLI11_PARSE(app, argc, argv);
