@@ -58,7 +58,7 @@ ModelRun train_and_eval(const std::string& key, const std::string& label, const 
   for (auto i : d.test) if (c.task != TaskSet::reg || has_oh(d, i)) test.push_back(i);
   const int passes = key == "multitask" ? mc : 0;
   const auto cache = dir / "evaluation.galml";
-  const uint64_t weights_hash = file_hash(dir / "best.ckpt");
+  const uint64_t weights_hash = galml::data::file_checksum(dir / "best.ckpt");
   // --resume of a run whose model had finished: its evaluation (with 100 MC-dropout passes, minutes on a
   // CPU) is reused when the cache was made from the same best.ckpt, test set and number of passes.
   if (c.resume && load_predictions(cache, weights_hash, test, passes, r.pred)) {

@@ -308,19 +308,6 @@ struct Predictions {
   double ms_per_spectrum_batched = 0, ms_per_spectrum_b1 = 0;
 };
 
-// FNV-1a over a file's bytes: identifies the weights an evaluation cache was made from.
-inline uint64_t file_hash(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  GALML_CHECK(f.good(), "cannot read '", p.string(), "'");
-  uint64_t h = 1469598103934665603ull;
-  std::vector<char> buf(1 << 16);
-  while (f) {
-    f.read(buf.data(), std::streamsize(buf.size()));
-    for (std::streamsize i = 0; i < f.gcount(); ++i) { h ^= uint8_t(buf[size_t(i)]); h *= 1099511628211ull; }
-  }
-  return h;
-}
-
 // An evaluation's predictions and the key it was made with (weights hash, MC passes; the test indices
 // are stored too), written atomically (StateDict::save).
 inline void save_predictions(const fs::path& path, const Predictions& p, uint64_t weights_hash, int mc_passes) {

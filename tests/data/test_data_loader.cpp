@@ -204,3 +204,21 @@ TEST_CASE("dataset cache: round trip, corrupt, truncated, mismatched", "[data][c
   CHECK(msg([&] { load_dataset_cache(bad); }).find("bad magic") != std::string::npos);
   CHECK(msg([&] { load_dataset_cache(fs::path(GALML_TEST_TMP_DIR) / "nope.cache"); }).find("cannot open") != std::string::npos);
 }
+
+TEST_CASE("file_checksum: the same bytes give the same value, one changed byte another; a missing file is named", "[data][cache]") {
+  const auto dir = fs::path(GALML_TEST_TMP_DIR) / "checksum";
+  fs::create_directories(dir);
+  std::string bytes(200003, '\0');  // > one 64 KiB read, not a multiple of 8
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = char((i * 2654435761u) >> 13);
+  auto write = [&](const fs::path& p, const std::string& b) { std::ofstream(p, std::ios::binary) << b; };
+  write(dir / "a", bytes);
+  write(dir / "b", bytes);
+  CHECK(file_checksum(dir / "a") == file_checksum(dir / "b"));
+  bytes[150000] ^= 1;
+  write(dir / "b", bytes);
+  CHECK(file_checksum(dir / "a") != file_checksum(dir / "b"));
+  bytes[150000] ^= 1;
+  write(dir / "b", bytes.substr(0, bytes.size() - 1));  // truncated
+  CHECK(file_checksum(dir / "a") != file_checksum(dir / "b"));
+  CHECK_THROWS_WITH(file_checksum(dir / "missing"), Catch::Matchers::Contains("missing"));
+}

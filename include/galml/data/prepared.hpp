@@ -69,6 +69,22 @@ struct Hasher {
   }
 };
 
+}  // namespace detail
+
+// The same hash over a whole file (e.g. to tell whether a checkpoint changed since a result was cached).
+inline uint64_t file_checksum(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  GALML_CHECK(f.good(), "cannot read '", path.string(), "'");
+  detail::Hasher h;
+  std::vector<char> buf(size_t(1) << 16);  // a multiple of 8: the same words as hashing the file at once
+  while (f) {
+    f.read(buf.data(), std::streamsize(buf.size()));
+    h.add(buf.data(), size_t(f.gcount()));
+  }
+  return h.h;
+}
+
+namespace detail {
 class CacheWriter {
  public:
   explicit CacheWriter(std::ofstream& f) : f_(f) {}
